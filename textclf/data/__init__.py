@@ -1,0 +1,1 @@
+"""Data pipeline: source -> text/label columns -> splits -> tokenizer -> token ids -> batches."""

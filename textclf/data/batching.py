@@ -1,0 +1,143 @@
+"""Token ids held in flat arrays, length-bucketed batch sampling and dynamic padding.
+
+Training batches group texts of similar length so that padding is a small share of the tokens;
+evaluation batches are sorted by length, and each batch carries `index` so results can be put back
+in input order. Under distributed training every rank gets its own disjoint share of the batches,
+and all ranks the same number of batches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from textclf.data.tokenizer import PAD_ID
+
+
+class TokenizedSplit(torch.utils.data.Dataset):
+    """One split's token ids as a flat array + offsets; `dataset[indices]` is a padded batch."""
+
+    def __init__(self, ids: Sequence[Sequence[int]] | None = None, labels: Sequence[int] | None = None, *,
+                 flat: np.ndarray | None = None, offsets: np.ndarray | None = None):
+        if flat is None:
+            lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+            offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            flat = np.fromiter((t for x in ids for t in x), dtype=np.int64, count=int(offsets[-1]))
+        self.flat = np.asarray(flat, dtype=np.int64)
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.lengths = np.diff(self.offsets)
+        n = len(self.lengths)
+        self.labels = np.full(n, -1, dtype=np.int64) if labels is None else np.asarray(labels, dtype=np.int64)
+
+    @classmethod
+    def from_arrow(cls, ds) -> TokenizedSplit:
+        """Build from an encoded `datasets.Dataset` (columns `ids`, `label`) without Python loops."""
+        if ds._indices is not None:
+            ds = ds.flatten_indices()
+        column = ds.data.column("ids").combine_chunks()
+        offsets = column.offsets.to_numpy()
+        flat = column.values.to_numpy()[offsets[0]:offsets[-1]]
+        return cls(labels=ds.data.column("label").to_numpy(), flat=flat, offsets=offsets - offsets[0])
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.__getitems__([i])
+
+    def __getitems__(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
+        indices = np.asarray(indices, dtype=np.int64)
+        lengths = self.lengths[indices]
+        width = max(int(lengths.max()), 1)
+        ids = np.full((len(indices), width), PAD_ID, dtype=np.int64)
+        for row, (i, n) in enumerate(zip(indices, lengths)):
+            start = self.offsets[i]
+            ids[row, :n] = self.flat[start:start + n]
+        return {
+            "input_ids": torch.from_numpy(ids),  # (B, T), T = longest in the batch
+            "lengths": torch.from_numpy(lengths.copy()),  # (B,)
+            "labels": torch.from_numpy(self.labels[indices]),  # (B,), -1 where unlabelled
+            "index": torch.from_numpy(indices),  # (B,) position in the split
+        }
+
+
+def collate_batch(batch):
+    """The split already returns a padded batch (`__getitems__`); nothing is left to collate."""
+    return batch
+
+
+class BucketBatchSampler(torch.utils.data.Sampler):
+    """Batches of indices with similar lengths.
+
+    shuffle=True: permute with (seed, epoch), sort inside chunks of `bucket_batches` batches, cut into
+    batches and shuffle the batch order. shuffle=False: sort the whole split by length.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        bucket_batches: int = 50,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ):
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank {rank} is not in [0, {num_replicas})")
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.bucket_batches = bucket_batches
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by Lightning at every epoch start, so each epoch has its own (reproducible) order."""
+        self.epoch = epoch
+
+    def all_batches(self) -> list[np.ndarray]:
+        """Every batch of the epoch, over all ranks."""
+        n, bs = len(self.lengths), self.batch_size
+        if not self.shuffle:
+            order = np.argsort(self.lengths, kind="stable")
+            return [order[i:i + bs] for i in range(0, n, bs)]
+        rng = np.random.default_rng([self.seed, self.epoch])
+        perm = rng.permutation(n)
+        chunk = bs * self.bucket_batches
+        batches = []
+        for start in range(0, n, chunk):
+            part = perm[start:start + chunk]
+            part = part[np.argsort(self.lengths[part], kind="stable")]
+            batches.extend(part[i:i + bs] for i in range(0, len(part), bs))
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self.all_batches()
+        if self.num_replicas > 1:
+            # all ranks must step the same number of times: repeat leading batches to even out
+            total = len(self) * self.num_replicas
+            batches = batches + batches[: total - len(batches)]
+            batches = batches[self.rank::self.num_replicas]
+        for b in batches:
+            yield b.tolist()
+
+    def __len__(self) -> int:
+        # chunks hold whole batches, so bucketing makes as many batches as plain slicing
+        return math.ceil(math.ceil(len(self.lengths) / self.batch_size) / self.num_replicas)
+
+
+def padding_share(lengths: np.ndarray, batches: Sequence[Sequence[int]]) -> float:
+    """Share of the token slots in `batches` that are padding."""
+    real = padded = 0
+    for b in batches:
+        lens = lengths[np.asarray(b)]
+        real += int(lens.sum())
+        padded += int(lens.max()) * len(lens)
+    return 1 - real / padded if padded else 0.0

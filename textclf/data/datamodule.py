@@ -1,0 +1,214 @@
+"""`TextDataModule`: the whole data pipeline behind one LightningDataModule.
+
+prepare_data loads (and caches) the source; setup drops empty texts, carves missing splits, trains the
+tokenizer on train (or reuses a saved one) and encodes every split. The model reads `vocab_size`,
+`num_classes`, `label_names` and `tokenizer_json` from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from typing import Optional, Union
+
+import datasets
+import lightning as L
+import numpy as np
+from tokenizers import Tokenizer
+
+from textclf.data.batching import BucketBatchSampler, TokenizedSplit, collate_batch
+from textclf.data.columns import infer_label_names, resolve_columns, to_text_label
+from textclf.data.encoding import check_truncation, encode_split, length_stats
+from textclf.data.sources import load_raw
+from textclf.data.splits import complete_splits, drop_empty
+from textclf.data.tokenizer import TOKENIZERS, load_tokenizer_file, train_tokenizer
+from textclf.errors import TextclfError
+
+log = logging.getLogger(__name__)
+
+
+class TextDataModule(L.LightningDataModule):
+    def __init__(
+        self,
+        path: Optional[str] = "data/sst2",
+        name: Optional[str] = None,
+        revision: Optional[str] = None,
+        files: Optional[dict[str, str]] = None,
+        text_column: Optional[Union[str, list[str]]] = None,
+        label_column: Optional[str] = None,
+        encoding: Optional[str] = None,
+        tokenizer: str = "word",
+        tokenizer_file: Optional[str] = None,
+        vocab_size: int = 30000,
+        min_frequency: int = 1,
+        lowercase: bool = True,
+        max_length: int = 256,
+        truncation: str = "head",
+        batch_size: int = 64,
+        eval_batch_size: int = 256,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.0,
+        seed: int = 42,
+        bucket_batches: int = 50,
+        num_workers: int = 0,
+    ):
+        """
+        Args:
+            path: hub id (stanfordnlp/imdb), dataset folder (data/sst2) or one data file.
+            name: hub config name.
+            revision: hub revision (branch, tag or commit).
+            files: one file per split, e.g. {train: a.csv, test: b.csv}; overrides `path`.
+            text_column: text column, or a list joined with a space; detected when unset.
+            label_column: label column; detected when unset.
+            encoding: file encoding for CSV/TSV/JSON/TXT that are not UTF-8.
+            tokenizer: word, wordpiece, bpe or char.
+            tokenizer_file: a saved tokenizer.json to reuse instead of training one.
+            vocab_size: the most tokens the tokenizer may keep (specials included).
+            min_frequency: tokens seen fewer times in train become [UNK].
+            lowercase: lowercase before tokenizing.
+            max_length: the most tokens per text; longer texts are truncated.
+            truncation: which tokens to keep: head, tail or head+tail.
+            batch_size: training batch size (per device).
+            eval_batch_size: batch size of validation, test and prediction.
+            val_fraction: share of train carved out as validation when the source has none.
+            test_fraction: share of train carved out as test when the source has none (0: no test).
+            seed: seed of the carving and the batch order (the CLI sets it from --seed).
+            bucket_batches: batches per length-sorting chunk; larger means less padding, less randomness.
+            num_workers: DataLoader workers; 0 collates in the training process (fastest on few cores).
+        """
+        super().__init__()
+        if tokenizer not in TOKENIZERS:
+            raise TextclfError(f"unknown --data.tokenizer {tokenizer!r}: choose one of {', '.join(TOKENIZERS)}")
+        check_truncation(truncation)
+        self.save_hyperparameters()
+        self.tokenizer: Tokenizer | None = None
+        self.label_names: list[str] = []
+        self.splits: dict[str, TokenizedSplit] = {}
+        self.stats: dict[str, dict] = {}
+        self.texts: dict[str, list[str]] = {}
+        self.setup_seconds = 0.0
+
+    @property
+    def source_name(self) -> str:
+        """A short name of the data source, used in run directory names."""
+        src = self.hparams.path or (self.hparams.files or {}).get("train", "data")
+        return os.path.splitext(os.path.basename(os.path.normpath(src)))[0] or "data"
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.get_vocab_size()
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+    @property
+    def tokenizer_json(self) -> str:
+        return self.tokenizer.to_str()
+
+    @property
+    def preprocessing(self) -> dict:
+        """What prediction must repeat to see text as training did (stored in the checkpoint)."""
+        hp = self.hparams
+        return {"max_length": hp.max_length, "truncation": hp.truncation, "lowercase": hp.lowercase, "tokenizer": hp.tokenizer}
+
+    @property
+    def source(self) -> dict:
+        """Where the data came from, so `evaluate` can find it again from the checkpoint alone."""
+        hp = self.hparams
+        keys = ("path", "name", "revision", "files", "text_column", "label_column", "encoding", "val_fraction", "test_fraction", "seed")
+        return {k: hp[k] for k in keys}
+
+    def prepare_data(self) -> None:
+        hp = self.hparams
+        load_raw(hp.path, hp.name, hp.revision, hp.files, hp.encoding)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return  # idempotent: the CLI sets up before fit to report data errors before writing anything
+        start = time.perf_counter()
+        hp = self.hparams
+        raw = load_raw(hp.path, hp.name, hp.revision, hp.files, hp.encoding)
+        where = hp.path or str(hp.files)
+        if "train" not in raw:
+            raise TextclfError(f"{where} has no train split (it has {', '.join(raw)}): add one or set --data.files.train")
+        texts, label = resolve_columns(raw["train"].column_names, hp.text_column, hp.label_column, where)
+        self.label_names = infer_label_names(raw["train"], label)
+        splits = {}
+        for split, ds in raw.items():
+            t, lab = resolve_columns(ds.column_names, texts, label, f"the {split} split of {where}")
+            splits[split] = drop_empty(to_text_label(ds, t, lab, self.label_names, split), split, where)
+        splits = complete_splits(splits, hp.val_fraction, hp.test_fraction, hp.seed)
+        self.tokenizer, tok_key = self._tokenizer(splits["train"])
+        for split, ds in splits.items():
+            enc = encode_split(ds, self.tokenizer, tok_key, hp.max_length, hp.truncation, split)
+            self.splits[split] = TokenizedSplit.from_arrow(enc)
+            self.texts[split] = ds["text"]
+            self.stats[split] = {"examples": ds.num_rows, **length_stats(np.asarray(enc["full_length"]), hp.max_length)}
+            s = self.stats[split]
+            log.info(
+                "%-10s %6d texts, tokens mean %.1f p50 %.0f p95 %.0f max %d, truncated %.1f%%",
+                split, s["examples"], s["mean"], s["p50"], s["p95"], s["max"], 100 * s["truncated"],
+            )
+        self.setup_seconds = time.perf_counter() - start
+        log.info("data ready in %.1fs: %d classes %s, vocabulary %d", self.setup_seconds, self.num_classes,
+                 self.label_names, self.vocab_size)
+
+    def _tokenizer(self, train: datasets.Dataset) -> tuple[Tokenizer, str]:
+        hp = self.hparams
+        if hp.tokenizer_file:
+            tok = load_tokenizer_file(hp.tokenizer_file)
+            log.info("tokenizer: reused %s (vocabulary %d)", hp.tokenizer_file, tok.get_vocab_size())
+            return tok, datasets.fingerprint.Hasher.hash(tok.to_str())
+        key = datasets.fingerprint.Hasher.hash(
+            (train._fingerprint, hp.tokenizer, hp.vocab_size, hp.min_frequency, hp.lowercase, "tokenizer-v1")
+        )
+        cache = os.path.join(datasets.config.HF_DATASETS_CACHE, "textclf_tokenizers", f"{key}.json")
+        if os.path.exists(cache):
+            log.info("tokenizer: %s loaded from cache", hp.tokenizer)
+            return load_tokenizer_file(cache), key
+        tok = train_tokenizer(iter(train["text"]), hp.tokenizer, hp.vocab_size, hp.min_frequency, hp.lowercase)
+        log.info("tokenizer: trained %s on %d train texts (vocabulary %d)", hp.tokenizer, train.num_rows, tok.get_vocab_size())
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=os.path.dirname(cache), delete=False, suffix=".tmp", encoding="utf-8") as f:
+            f.write(tok.to_str())
+        os.replace(f.name, cache)  # atomic: parallel ranks never read half a file
+        return tok, key
+
+    def _loader(self, split: str, shuffle: bool):
+        if split not in self.splits:
+            return []
+        data = self.splits[split]
+        world, rank = 1, 0
+        if self.trainer is not None:
+            world, rank = self.trainer.world_size, self.trainer.global_rank
+        sampler = BucketBatchSampler(
+            data.lengths,
+            self.hparams.batch_size if shuffle else self.hparams.eval_batch_size,
+            shuffle=shuffle,
+            seed=self.hparams.seed,
+            bucket_batches=self.hparams.bucket_batches,
+            num_replicas=world,
+            rank=rank,
+        )
+        return _loader(data, sampler, self.hparams.num_workers)
+
+    def train_dataloader(self):
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self):
+        return self._loader("validation", shuffle=False)
+
+    def test_dataloader(self):
+        return self._loader("test", shuffle=False)
+
+
+def _loader(data: TokenizedSplit, sampler: BucketBatchSampler, num_workers: int = 0):
+    import torch
+
+    return torch.utils.data.DataLoader(
+        data, batch_sampler=sampler, collate_fn=collate_batch, num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+    )

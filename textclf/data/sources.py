@@ -1,0 +1,202 @@
+"""Load any supported source into a `datasets.DatasetDict` whose splits are named train/validation/test.
+
+Every source goes through `datasets.load_dataset`: a hub id, a local dataset folder, one data file
+(splits are carved later) or one file per split. Nothing here parses CSV or JSON by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import datasets
+
+from textclf.errors import TextclfError
+
+log = logging.getLogger(__name__)
+
+# Split names users and hub datasets use, mapped onto the three we know.
+SPLIT_ALIASES = {
+    "train": "train",
+    "training": "train",
+    "validation": "validation",
+    "valid": "validation",
+    "val": "validation",
+    "dev": "validation",
+    "test": "test",
+    "testing": "test",
+}
+
+# File ending -> (datasets builder, extra builder options).
+FILE_FORMATS: dict[str, tuple[str, dict]] = {
+    ".csv": ("csv", {}),
+    ".tsv": ("csv", {"sep": "\t", "quoting": 3}),  # QUOTE_NONE: quotes in TSV text are literal
+    ".json": ("json", {}),
+    ".jsonl": ("json", {}),
+    ".parquet": ("parquet", {}),
+    ".txt": ("text", {}),  # fastText format: "__label__pos some text"
+}
+FASTTEXT_PREFIX = "__label__"
+
+
+def canonical_split(name: str) -> str | None:
+    """Map a split name (dev, valid, val, ...) onto train/validation/test, or None if unknown."""
+    return SPLIT_ALIASES.get(name.lower())
+
+
+def load_raw(
+    path: str | None = None,
+    name: str | None = None,
+    revision: str | None = None,
+    files: dict[str, str] | None = None,
+    encoding: str | None = None,
+) -> datasets.DatasetDict:
+    """Load a source as a DatasetDict with canonical split names (unknown splits are dropped)."""
+    if files:
+        raw = _load_files(files, encoding)
+    elif path is None:
+        raise TextclfError("no data source given: set --data.path (hub id, dataset folder or file) or --data.files.train")
+    elif os.path.isfile(path):
+        raw = _load_files({"train": path}, encoding)
+    elif os.path.isdir(path):
+        raw = _load_folder(path, name)
+    elif _looks_like_path(path):
+        raise TextclfError(f"{path} does not exist: give an existing file or folder, or a hub id such as stanfordnlp/imdb")
+    else:
+        raw = _load_hub(path, name, revision)
+    return _canonical_splits(raw, source=path or str(files))
+
+
+def _looks_like_path(path: str) -> bool:
+    return path.startswith((".", "/", "~")) or Path(path).suffix.lower() in FILE_FORMATS or path.count("/") > 1
+
+
+def _canonical_splits(raw: datasets.DatasetDict, source: str) -> datasets.DatasetDict:
+    out = {}
+    for split, ds in raw.items():
+        canon = canonical_split(split)
+        if canon is None:
+            log.info("ignoring split %r of %s (not train/validation/test)", split, source)
+        elif canon in out:
+            raise TextclfError(f"{source} has two splits that both mean {canon!r}: rename one of them")
+        else:
+            out[canon] = ds
+    if not out:
+        raise TextclfError(
+            f"{source} has no train/validation/test split (it has: {', '.join(raw) or 'none'}); "
+            "name the files per split with --data.files.train/--data.files.test"
+        )
+    return datasets.DatasetDict(out)
+
+
+def _file_format(file: str) -> tuple[str, dict]:
+    suffix = Path(file).suffix.lower()
+    if suffix not in FILE_FORMATS:
+        raise TextclfError(
+            f"{file}: unsupported file type {suffix or '(none)'!r}; use one of {', '.join(FILE_FORMATS)}"
+        )
+    return FILE_FORMATS[suffix]
+
+
+def _load_files(files: dict[str, str], encoding: str | None) -> datasets.DatasetDict:
+    formats = {}
+    for split, file in files.items():
+        if canonical_split(split) is None:
+            raise TextclfError(f"unknown split {split!r} in --data.files; use train, validation (dev, val) or test")
+        if not os.path.isfile(file):
+            raise TextclfError(f"{file} does not exist (given for split {split!r})")
+        if os.path.getsize(file) == 0:
+            raise TextclfError(f"{file} is empty: give a file with a header row and examples")
+        formats[split] = _file_format(file)
+    builders = {builder for builder, _ in formats.values()}
+    if len(builders) > 1:
+        raise TextclfError(f"files of different types cannot be mixed: {files}; convert them to one format")
+    builder, options = next(iter(formats.values()))
+    options = dict(options)
+    if encoding and builder in ("csv", "json", "text"):
+        options["encoding"] = encoding
+    data_files = {split: os.path.abspath(file) for split, file in files.items()}
+    try:
+        raw = datasets.load_dataset(builder, data_files=data_files, **options)
+    except Exception as err:  # datasets wraps parser errors; say which file and what fixes it
+        raise _file_error(err, files, encoding) from err
+    if builder == "text":
+        raw = datasets.DatasetDict({split: _parse_fasttext(ds, files[split]) for split, ds in raw.items()})
+    for split, ds in raw.items():
+        if ds.num_rows == 0:
+            raise TextclfError(f"{files[split]} has no rows: give a file with examples")
+    return raw
+
+
+def _file_error(err: Exception, files: dict[str, str], encoding: str | None) -> TextclfError:
+    chain, e = [], err
+    while e is not None:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
+    which = ", ".join(files.values())
+    if any(isinstance(e, UnicodeDecodeError) for e in chain) or "utf-8" in text.lower() or "utf8" in text.lower():
+        if encoding:
+            return TextclfError(f"{which} could not be read as {encoding}: set --data.encoding to the file's encoding")
+        return TextclfError(f"{which} is not valid UTF-8: set --data.encoding to its encoding (e.g. --data.encoding latin-1 or gb18030)")
+    last = chain[-1]
+    return TextclfError(f"could not read {which}: {type(last).__name__}: {str(last).splitlines()[0] if str(last) else ''}")
+
+
+def _parse_fasttext(ds: datasets.Dataset, file: str) -> datasets.Dataset:
+    """`__label__pos some text` lines -> label/text columns (the first label of a line is used)."""
+
+    def parse(batch, indices):
+        labels, texts = [], []
+        for line, i in zip(batch["text"], indices):
+            if not line.strip():
+                labels.append(None)
+                texts.append("")
+                continue
+            head, _, rest = line.strip().partition(" ")
+            if not head.startswith(FASTTEXT_PREFIX):
+                raise TextclfError(
+                    f"{file} line {i + 1} does not start with {FASTTEXT_PREFIX}<label>: "
+                    "a .txt file must be in fastText format"
+                )
+            while rest.startswith(FASTTEXT_PREFIX):  # extra labels of multi-label lines are ignored
+                rest = rest.partition(" ")[2]
+            labels.append(head[len(FASTTEXT_PREFIX):])
+            texts.append(rest)
+        return {"label": labels, "text": texts}
+
+    return ds.map(parse, batched=True, with_indices=True, desc="parse fastText")
+
+
+def _load_folder(path: str, name: str | None) -> datasets.DatasetDict:
+    try:
+        raw = datasets.load_dataset(path, name)
+    except Exception as err:
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise TextclfError(f"could not load the dataset folder {path}: {msg}") from err
+    if not isinstance(raw, datasets.DatasetDict):
+        raw = datasets.DatasetDict({"train": raw})
+    return raw
+
+
+def _load_hub(path: str, name: str | None, revision: str | None) -> datasets.DatasetDict:
+    try:
+        return datasets.load_dataset(path, name, revision=revision)
+    except Exception as err:
+        chain, e = [], err
+        while e is not None:
+            chain.append(e)
+            e = e.__cause__ or e.__context__
+        text = " ".join(f"{type(e).__name__} {e}" for e in chain).lower()
+        offline = any(
+            word in text
+            for word in ("offline", "reach", "connection", "connect", "resolve", "network", "timed out", "timeout", "unreachable")
+        )
+        if offline:
+            raise TextclfError(
+                f"could not reach the Hugging Face Hub to load {path!r}: no network; "
+                "give a local dataset folder or files instead (e.g. --data.path data/sst2)"
+            ) from err
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise TextclfError(f"could not load {path!r} from the Hugging Face Hub: {msg}") from err

@@ -1,0 +1,102 @@
+"""Tokenizers trained on the train split with Hugging Face `tokenizers`, serialised as one JSON string.
+
+`word` splits on whitespace and punctuation and makes every CJK character its own token, so Chinese
+works without a segmenter; `wordpiece` and `bpe` learn subwords; `char` keeps one token per character.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+from textclf.errors import TextclfError
+
+PAD, UNK = "[PAD]", "[UNK]"
+PAD_ID = 0
+SPECIAL_TOKENS = [PAD, UNK]  # trainers assign ids in this order: [PAD]=0, [UNK]=1
+
+# CJK ideographs, kana and hangul: scripts written without spaces, one token per character.
+CJK = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff]"
+
+
+def _normalizer(lowercase: bool) -> normalizers.Normalizer:
+    steps = [normalizers.NFKC()]
+    if lowercase:
+        steps.append(normalizers.Lowercase())
+    return normalizers.Sequence(steps)
+
+
+def _word_pre_tokenizer() -> pre_tokenizers.PreTokenizer:
+    return pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.WhitespaceSplit(),
+            pre_tokenizers.Punctuation(behavior="isolated"),
+            pre_tokenizers.Split(Regex(CJK), behavior="isolated"),
+        ]
+    )
+
+
+def _build(kind: str, vocab_size: int, min_frequency: int, lowercase: bool):
+    common = {"vocab_size": vocab_size, "min_frequency": min_frequency, "special_tokens": SPECIAL_TOKENS, "show_progress": False}
+    if kind == "word":
+        tok = Tokenizer(models.WordLevel(unk_token=UNK))
+        tok.pre_tokenizer = _word_pre_tokenizer()
+        trainer = trainers.WordLevelTrainer(**common)
+    elif kind == "wordpiece":
+        tok = Tokenizer(models.WordPiece(unk_token=UNK))
+        tok.pre_tokenizer = _word_pre_tokenizer()
+        tok.decoder = decoders.WordPiece()
+        trainer = trainers.WordPieceTrainer(**common)
+    elif kind == "bpe":
+        tok = Tokenizer(models.BPE(unk_token=UNK, end_of_word_suffix="</w>"))
+        tok.pre_tokenizer = _word_pre_tokenizer()
+        tok.decoder = decoders.BPEDecoder(suffix="</w>")
+        trainer = trainers.BpeTrainer(end_of_word_suffix="</w>", **common)
+    elif kind == "char":
+        tok = Tokenizer(models.WordLevel(unk_token=UNK))
+        tok.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+        trainer = trainers.WordLevelTrainer(**common)
+    else:
+        raise TextclfError(f"unknown tokenizer {kind!r}: choose one of {', '.join(TOKENIZERS)}")
+    tok.normalizer = _normalizer(lowercase)
+    return tok, trainer
+
+
+TOKENIZERS = ("word", "wordpiece", "bpe", "char")
+
+
+def train_tokenizer(
+    texts: Iterable[str] | Iterator[str],
+    kind: str = "word",
+    vocab_size: int = 30000,
+    min_frequency: int = 1,
+    lowercase: bool = True,
+) -> Tokenizer:
+    """Train a tokenizer of `kind` on `texts` (the train split only)."""
+    tok, trainer = _build(kind, vocab_size, min_frequency, lowercase)
+    tok.train_from_iterator(texts, trainer=trainer)
+    if tok.token_to_id(PAD) != PAD_ID or tok.token_to_id(UNK) is None:
+        raise AssertionError("special tokens must be [PAD]=0 and [UNK]")
+    return tok
+
+
+def tokenizer_from_json(text: str, where: str = "tokenizer JSON") -> Tokenizer:
+    """Rebuild a tokenizer from its JSON string (as stored in a checkpoint or tokenizer.json)."""
+    try:
+        tok = Tokenizer.from_str(text)
+    except Exception as err:
+        raise TextclfError(f"{where} is not a valid tokenizer: {str(err).splitlines()[0]}") from err
+    if tok.token_to_id(PAD) != PAD_ID:
+        raise TextclfError(f"{where} has no [PAD] token with id 0: train it with textclf")
+    return tok
+
+
+def load_tokenizer_file(path: str) -> Tokenizer:
+    """Load a saved tokenizer.json (e.g. from an earlier run) to reuse instead of retraining."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as err:
+        raise TextclfError(f"cannot read tokenizer file {path}: {err.strerror}") from err
+    return tokenizer_from_json(text, where=path)
