@@ -19,10 +19,9 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from textclf.data.batching import BucketBatchSampler, TokenizedSplit, collate_batch
-from textclf.data.columns import infer_label_names, resolve_columns, to_text_label
 from textclf.data.encoding import check_truncation, encode_split, length_stats
+from textclf.data.prepare import load_splits
 from textclf.data.sources import load_raw
-from textclf.data.splits import complete_splits, drop_empty
 from textclf.data.tokenizer import TOKENIZERS, load_tokenizer_file, train_tokenizer
 from textclf.errors import TextclfError
 
@@ -130,17 +129,7 @@ class TextDataModule(L.LightningDataModule):
             return  # idempotent: the CLI sets up before fit to report data errors before writing anything
         start = time.perf_counter()
         hp = self.hparams
-        raw = load_raw(hp.path, hp.name, hp.revision, hp.files, hp.encoding)
-        where = hp.path or str(hp.files)
-        if "train" not in raw:
-            raise TextclfError(f"{where} has no train split (it has {', '.join(raw)}): add one or set --data.files.train")
-        texts, label = resolve_columns(raw["train"].column_names, hp.text_column, hp.label_column, where)
-        self.label_names = infer_label_names(raw["train"], label)
-        splits = {}
-        for split, ds in raw.items():
-            t, lab = resolve_columns(ds.column_names, texts, label, f"the {split} split of {where}")
-            splits[split] = drop_empty(to_text_label(ds, t, lab, self.label_names, split), split, where)
-        splits = complete_splits(splits, hp.val_fraction, hp.test_fraction, hp.seed)
+        splits, self.label_names = load_splits(**self.source)
         self.tokenizer, tok_key = self._tokenizer(splits["train"])
         for split, ds in splits.items():
             enc = encode_split(ds, self.tokenizer, tok_key, hp.max_length, hp.truncation, split)

@@ -51,14 +51,16 @@ def load_raw(
     revision: str | None = None,
     files: dict[str, str] | None = None,
     encoding: str | None = None,
+    single_split: str = "train",
 ) -> datasets.DatasetDict:
-    """Load a source as a DatasetDict with canonical split names (unknown splits are dropped)."""
+    """Load a source as a DatasetDict with canonical split names (unknown splits are dropped).
+    One data file becomes the split `single_split` (train for training, the evaluated split otherwise)."""
     if files:
         raw = _load_files(files, encoding)
     elif path is None:
         raise TextclfError("no data source given: set --data.path (hub id, dataset folder or file) or --data.files.train")
     elif os.path.isfile(path):
-        raw = _load_files({"train": path}, encoding)
+        raw = _load_files({single_split: path}, encoding)
     elif os.path.isdir(path):
         raw = _load_folder(path, name)
     elif _looks_like_path(path):

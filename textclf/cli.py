@@ -1,0 +1,267 @@
+"""The `textclf` command: train, evaluate, predict, compare, data.
+
+Every user error is one line on stderr naming the problem and the fix, exit code 2, no traceback
+(`--debug` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import warnings
+
+from textclf.errors import TextclfError
+
+COMMANDS = ("train", "evaluate", "predict", "compare", "data")
+USAGE = """usage: textclf {train,evaluate,predict,compare,data} ...
+
+  train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
+  evaluate  runs/x/best.ckpt [--data PATH_OR_HUB_ID] [--split test] [--output metrics.json]
+  predict   runs/x/best.ckpt "a text" ... | --input FILE|- [--output preds.jsonl] [--top_k 2]
+  compare   --config configs/sst2.yaml --encoders bag,rnn,lstm,gru,transformer --seeds 3 --output reports/sst2
+  data      --config configs/sst2.yaml [--data.*]   (load, tokenize and report on the data)
+
+Run `textclf COMMAND --help` for a command's options; --debug shows tracebacks."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise TextclfError(f"{message} (see {self.prog} --help)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    _quiet_libraries(debug)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    try:
+        if command not in COMMANDS:
+            raise TextclfError(f"unknown command {command!r}: choose one of {', '.join(COMMANDS)}")
+        return globals()[f"_cmd_{command}"](rest) or 0
+    except TextclfError as err:
+        if debug:
+            raise
+        print(f"textclf {command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"textclf {command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _quiet_libraries(debug: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="%(message)s")
+    if not debug:
+        warnings.filterwarnings("ignore")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+        for name in ("datasets", "fsspec", "httpx", "huggingface_hub", "urllib3", "filelock", "lightning.pytorch",
+                     "lightning.fabric", "lightning"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        import datasets
+
+        datasets.disable_progress_bars()
+        datasets.logging.set_verbosity_error()
+
+
+# -- train ----------------------------------------------------------------------------------------
+
+
+def _cmd_train(argv: list[str]) -> int:
+    from textclf.training import train
+
+    metrics = train(argv)
+    if metrics is not None:
+        print_run_summary(metrics)
+    return 0
+
+
+def print_run_summary(m: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{m['dataset']} / {m['encoder']}", show_header=True)
+    table.add_column("split")
+    table.add_column("accuracy", justify="right")
+    table.add_column("macro-F1", justify="right")
+    for split in ("val", "test"):
+        if m.get(split):
+            table.add_row(split, f"{m[split]['acc']:.4f}", f"{m[split]['f1']:.4f}")
+    console = Console()
+    console.print(table)
+    console.print(
+        f"best epoch {m['best_epoch']} of {m['epochs']}, {m['wall_seconds']:.1f}s wall, "
+        f"{m['train_tokens_per_second']:,.0f} train tokens/s, {m['parameters']['total']:,} parameters"
+    )
+    console.print(f"best checkpoint: {m['best_checkpoint']}", soft_wrap=True)
+
+
+# -- data -----------------------------------------------------------------------------------------
+
+
+def _cmd_data(argv: list[str]) -> int:
+    """Load and tokenize the data of a config, and print its splits' statistics."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from textclf.training import parse_train_args
+
+    cli = parse_train_args(argv)
+    dm = cli.datamodule
+    dm.prepare_data()
+    dm.setup("fit")
+    table = Table(title=f"{dm.source_name}: {dm.num_classes} classes, vocabulary {dm.vocab_size:,}")
+    for col in ("split", "texts", "mean", "p50", "p95", "max", "truncated"):
+        table.add_column(col, justify="left" if col == "split" else "right")
+    for split, s in dm.stats.items():
+        table.add_row(split, f"{s['examples']:,}", f"{s['mean']:.1f}", f"{s['p50']:.0f}", f"{s['p95']:.0f}",
+                      f"{s['max']}", f"{100 * s['truncated']:.1f}%")
+    Console().print(table)
+    print(f"labels: {', '.join(dm.label_names)}; data step {dm.setup_seconds:.2f}s")
+    return 0
+
+
+# -- evaluate -------------------------------------------------------------------------------------
+
+
+def _cmd_evaluate(argv: list[str]) -> int:
+    p = _Parser(prog="textclf evaluate", description="Metrics of a checkpoint on labelled data.")
+    p.add_argument("checkpoint")
+    p.add_argument("--data", help="hub id, dataset folder or file (default: the data the model was trained on)")
+    p.add_argument("--name", help="hub config name of --data")
+    p.add_argument("--split", default="test", help="split to evaluate (default test)")
+    p.add_argument("--text_column", help="text column of --data (detected when unset)")
+    p.add_argument("--label_column", help="label column of --data (detected when unset)")
+    p.add_argument("--encoding", help="encoding of a --data file that is not UTF-8")
+    p.add_argument("--batch_size", type=int, default=128)
+    p.add_argument("--output", help="write the metrics as JSON")
+    args = p.parse_args(argv)
+
+    from textclf.evaluate import evaluate
+    from textclf.predict import load_classifier
+
+    clf = load_classifier(args.checkpoint)
+    source = dict(clf.model.data_source)
+    if args.data:
+        source = {"path": args.data, "name": args.name, "encoding": args.encoding,
+                  "text_column": args.text_column, "label_column": args.label_column}
+    elif not source:
+        raise TextclfError(f"{args.checkpoint} does not record its training data: pass --data")
+    result = evaluate(clf, source, args.split, args.batch_size)
+    print_evaluation(result)
+    if args.output:
+        _write_json(args.output, result)
+    return 0
+
+
+def print_evaluation(r: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"{r['split']}: {r['examples']:,} examples, accuracy {r['accuracy']:.4f}, macro-F1 {r['macro_f1']:.4f}")
+    per = Table(show_header=True)
+    for col in ("label", "precision", "recall", "f1", "support"):
+        per.add_column(col, justify="left" if col == "label" else "right")
+    for name, m in r["per_class"].items():
+        per.add_row(name, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}", str(m["support"]))
+    console.print(per)
+    cm = r["confusion_matrix"]
+    conf = Table(title="confusion matrix (rows: true, columns: predicted)", show_header=True)
+    conf.add_column("")
+    for name in cm["labels"]:
+        conf.add_column(name, justify="right")
+    for name, row in zip(cm["labels"], cm["matrix"]):
+        conf.add_row(name, *map(str, row))
+    console.print(conf)
+
+
+def _write_json(path: str, obj) -> None:
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, ensure_ascii=False)
+    except OSError as err:
+        raise TextclfError(f"cannot write {path}: {err.strerror}") from err
+
+
+# -- predict --------------------------------------------------------------------------------------
+
+
+def _cmd_predict(argv: list[str]) -> int:
+    p = _Parser(prog="textclf predict", description="Labels for texts, from a checkpoint alone.")
+    p.add_argument("checkpoint")
+    p.add_argument("texts", nargs="*", help="texts to classify")
+    p.add_argument("--input", help="a .txt file (one text per line), .csv/.tsv/.jsonl/.json/.parquet, or - for stdin")
+    p.add_argument("--text_column", help="text column of a table --input (detected when unset)")
+    p.add_argument("--output", help="write JSON lines here instead of stdout")
+    p.add_argument("--top_k", type=int, help="keep the k most likely labels in probs")
+    p.add_argument("--batch_size", type=int, default=128)
+    p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU): faster, slightly less exact")
+    args = p.parse_args(argv)
+    if bool(args.texts) == bool(args.input):
+        raise TextclfError("give texts as arguments or --input FILE (or - for stdin), not both and not neither")
+
+    from textclf.predict import load_classifier
+
+    clf = load_classifier(args.checkpoint, quantize=args.quantize)
+    texts = args.texts or read_inputs(args.input, args.text_column)
+    records = clf.predict(texts, batch_size=args.batch_size, top_k=args.top_k)
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(lines)
+        except OSError as err:
+            raise TextclfError(f"cannot write {args.output}: {err.strerror}") from err
+    else:
+        sys.stdout.write(lines)
+    return 0
+
+
+def read_inputs(path: str, text_column: str | None = None) -> list[str]:
+    """Texts to predict: lines of a .txt file or stdin, or the text column of a table file."""
+    if path == "-":
+        return _nonempty_lines(sys.stdin.read().splitlines(), "stdin")
+    if not os.path.isfile(path):
+        raise TextclfError(f"input file {path} does not exist")
+    if path.lower().endswith(".txt"):
+        try:
+            with open(path, encoding="utf-8") as f:
+                return _nonempty_lines(f.read().splitlines(), path)
+        except UnicodeDecodeError as err:
+            raise TextclfError(f"{path} is not valid UTF-8: convert it (e.g. iconv -f latin1 -t utf-8)") from err
+    from textclf.data.columns import resolve_columns
+    from textclf.data.sources import load_raw
+
+    ds = load_raw(path, single_split="test")["test"]
+    cols, _ = resolve_columns(ds.column_names, text_column, None, path, need_label=False)
+    texts = [" ".join(str(row[c]) for c in cols if row[c]) for row in ds]
+    for i, t in enumerate(texts):
+        if not t.strip():
+            raise TextclfError(f"row {i + 1} of {path} has an empty text: remove it or fill it in")
+    return texts
+
+
+def _nonempty_lines(lines: list[str], where: str) -> list[str]:
+    for i, line in enumerate(lines):
+        if not line.strip():
+            raise TextclfError(f"line {i + 1} of {where} is empty: give one non-empty text per line")
+    if not lines:
+        raise TextclfError(f"{where} has no text: give one text per line")
+    return lines
+
+
+def _cmd_compare(argv: list[str]) -> int:
+    from textclf.compare import compare_main
+
+    return compare_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Source -> {split: Dataset(text, label)} with known label names: the step shared by training and
+evaluation, so both see a source the same way."""
+
+from __future__ import annotations
+
+import datasets
+
+from textclf.data.columns import infer_label_names, resolve_columns, to_text_label
+from textclf.data.sources import load_raw
+from textclf.data.splits import complete_splits, drop_empty
+from textclf.errors import TextclfError
+
+
+def load_splits(
+    path: str | None = None,
+    name: str | None = None,
+    revision: str | None = None,
+    files: dict[str, str] | None = None,
+    text_column: str | list[str] | None = None,
+    label_column: str | None = None,
+    encoding: str | None = None,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.0,
+    seed: int = 42,
+    label_names: list[str] | None = None,
+    single_split: str = "train",
+    carve: bool = True,
+) -> tuple[dict[str, datasets.Dataset], list[str]]:
+    """Load, reduce to text/label, drop empty texts and (with `carve`) carve missing splits.
+
+    Without `label_names` they come from the train split; with them (evaluation of a trained model)
+    every label is matched by name and an unknown one is an error.
+    """
+    raw = load_raw(path, name, revision, files, encoding, single_split=single_split)
+    where = path or str(files)
+    if label_names is None and "train" not in raw:
+        raise TextclfError(f"{where} has no train split (it has {', '.join(raw)}): add one or set --data.files.train")
+    first = raw["train"] if "train" in raw else next(iter(raw.values()))
+    texts, label = resolve_columns(first.column_names, text_column, label_column, where)
+    if label_names is None:
+        label_names = infer_label_names(raw["train"], label)
+    splits = {}
+    for split, ds in raw.items():
+        t, lab = resolve_columns(ds.column_names, texts, label, f"the {split} split of {where}")
+        splits[split] = drop_empty(to_text_label(ds, t, lab, label_names, split), split, where)
+    if carve:
+        splits = complete_splits(splits, val_fraction, test_fraction, seed)
+    return splits, label_names

@@ -1,0 +1,63 @@
+"""Token ids -> vectors: a trainable embedding, optionally started from word2vec/GloVe text vectors."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from torch import nn
+
+from textclf.data.tokenizer import PAD_ID
+from textclf.errors import TextclfError
+
+log = logging.getLogger(__name__)
+
+
+class TokenEmbedding(nn.Module):
+    def __init__(self, vocab_size: int, dim: int, dropout: float = 0.0):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, dim, padding_idx=PAD_ID)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.embed(ids))  # (B, T) -> (B, T, E)
+
+    @torch.no_grad()
+    def load_vectors(self, path: str, vocab: dict[str, int], freeze: bool = False) -> float:
+        """Copy vectors of a word2vec/GloVe text file (`.txt`/`.vec`, with or without the `count dim`
+        header) onto the vocabulary; returns the share of the vocabulary found."""
+        weight = self.embed.weight
+        dim = weight.shape[1]
+        filled: set[int] = set()
+        exact: set[int] = set()
+        try:
+            f = open(path, encoding="utf-8", errors="replace")
+        except OSError as err:
+            raise TextclfError(f"cannot read --model.pretrained_vectors {path}: {err.strerror}") from err
+        with f:
+            for n, line in enumerate(f):
+                parts = line.rstrip().split(" ")
+                if n == 0 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                    continue  # word2vec header: "count dim"
+                if len(parts) < 2:
+                    continue
+                if len(parts) - 1 != dim:
+                    raise TextclfError(
+                        f"{path} has {len(parts) - 1}-dimensional vectors but --model.embedding_dim is {dim}: "
+                        f"set --model.embedding_dim {len(parts) - 1}"
+                    )
+                # an exact match wins over a case-folded one ("The" fills "the" only if "the" is absent)
+                idx, is_exact = vocab.get(parts[0]), True
+                if idx is None:
+                    idx, is_exact = vocab.get(parts[0].lower()), False
+                if idx is None or idx == PAD_ID or idx in exact or (not is_exact and idx in filled):
+                    continue
+                weight[idx] = torch.tensor([float(x) for x in parts[1:]])
+                filled.add(idx)
+                if is_exact:
+                    exact.add(idx)
+        found = len(filled)
+        coverage = found / max(len(vocab) - 1, 1)
+        log.info("pretrained vectors %s cover %.1f%% of the vocabulary (%d of %d)", path, 100 * coverage, found, len(vocab) - 1)
+        weight.requires_grad_(not freeze)
+        return coverage

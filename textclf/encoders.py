@@ -1,0 +1,245 @@
+"""Encoders: embedded tokens (B, T, E) + lengths -> one pooled vector (B, output_dim).
+
+`ENCODERS` at the bottom maps config names to classes; adding an encoder is one class and one entry,
+and the parametrized tests pick it up. The head is sized from `output_dim`, never recomputed elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from textclf.errors import TextclfError
+from textclf.pooling import MASKED_POOLINGS, MaskedPooling
+
+INITS = ("default", "xavier", "orthogonal")
+
+
+def _check_choice(value, choices, option: str):
+    if value not in choices:
+        raise TextclfError(f"unknown --model.{option} {value!r} for this encoder: choose one of {', '.join(choices)}")
+
+
+class BagEncoder(nn.Module):
+    """No context at all: the pooled embeddings. The baseline that measures what context adds."""
+
+    poolings = MASKED_POOLINGS
+    default_pooling = "mean"
+
+    def __init__(self, input_dim: int, pooling: str | None = None, **_):
+        super().__init__()
+        pooling = pooling or self.default_pooling
+        _check_choice(pooling, self.poolings, "pooling")
+        self.pool = MaskedPooling(pooling, input_dim)
+        self.output_dim = input_dim
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.pool(x, mask)  # (B, T, E) -> (B, E)
+
+
+class RNNEncoder(nn.Module):
+    """One wrapper over torch's fused RNN/LSTM/GRU kernels, run on packed sequences so padding never
+    changes an output. Subclasses only name the cell."""
+
+    cell: type[nn.RNNBase] = nn.RNN
+    poolings = ("last", *MASKED_POOLINGS)
+    default_pooling = "max"
+
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        dropout: float = 0.0,
+        pooling: str | None = None,
+        init: str = "default",
+        forget_bias: float | None = None,
+        nonlinearity: str = "tanh",
+        **_,
+    ):
+        super().__init__()
+        pooling = pooling or self.default_pooling
+        _check_choice(pooling, self.poolings, "pooling")
+        _check_choice(init, INITS, "init")
+        kwargs = {"nonlinearity": nonlinearity} if self.cell is nn.RNN else {}
+        if self.cell is nn.RNN:
+            _check_choice(nonlinearity, ("tanh", "relu"), "nonlinearity")
+        self.rnn = self.cell(
+            input_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional, batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0, **kwargs,
+        )
+        self.directions = 2 if bidirectional else 1
+        self.pooling = pooling
+        self.output_dim = hidden_size * self.directions
+        if pooling != "last":
+            self.pool = MaskedPooling(pooling, self.output_dim)
+        self.reset_recurrent(init, forget_bias)
+
+    @property
+    def gates(self) -> int:
+        """Weight blocks per layer: 4 for LSTM (i, f, g, o), 3 for GRU (r, z, n), 1 for a vanilla RNN."""
+        return self.rnn.weight_hh_l0.shape[0] // self.rnn.hidden_size
+
+    @torch.no_grad()
+    def reset_recurrent(self, init: str, forget_bias: float | None) -> None:
+        """`xavier`: xavier input and recurrent weights; `orthogonal`: each gate's recurrent block
+        orthogonal, xavier input weights; both with zero biases. `forget_bias` (LSTM) is set last."""
+        h = self.rnn.hidden_size
+        for name, p in self.rnn.named_parameters():
+            if init == "default":
+                break
+            if name.startswith("bias"):
+                p.zero_()
+            elif name.startswith("weight_hh") and init == "orthogonal":
+                for g in range(self.gates):
+                    nn.init.orthogonal_(p[g * h:(g + 1) * h])
+            else:
+                for g in range(self.gates):
+                    nn.init.xavier_uniform_(p[g * h:(g + 1) * h])
+        if forget_bias is not None and self.cell is nn.LSTM:
+            for name, p in self.rnn.named_parameters():
+                if name.startswith("bias_ih"):
+                    p[h:2 * h] = forget_bias
+                elif name.startswith("bias_hh"):
+                    p[h:2 * h] = 0.0  # the two biases add up; keep the sum at forget_bias
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # x (B, T, E), lengths (B,)
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, h_n = self.rnn(packed)
+        if self.pooling == "last":
+            if isinstance(h_n, tuple):  # LSTM: (h, c)
+                h_n = h_n[0]
+            # h_n (layers * dirs, B, H): the top layer's forward state after the last token, and its
+            # backward state after reading back to position 0
+            return torch.cat(list(h_n[-self.directions:]), dim=-1)  # (B, dirs * H)
+        states, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])  # (B, T, dirs * H)
+        return self.pool(states, mask)
+
+
+class GRUEncoder(RNNEncoder):
+    cell = nn.GRU
+
+
+class LSTMEncoder(RNNEncoder):
+    cell = nn.LSTM
+
+
+def sinusoidal_positions(n: int, dim: int) -> torch.Tensor:
+    """The fixed sin/cos position table of Vaswani et al. (n, dim)."""
+    pos = torch.arange(n, dtype=torch.float32).unsqueeze(1)
+    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(n, dim)
+    table[:, 0::2] = torch.sin(pos * freq)
+    table[:, 1::2] = torch.cos(pos * freq[: dim // 2])
+    return table
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, dim: int, num_heads: int, dropout: float):
+        super().__init__()
+        if dim % num_heads:
+            raise TextclfError(f"--model.embedding_dim {dim} must be divisible by --model.num_heads {num_heads}")
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)  # 3 x (B, nh, T, hs)
+        # key_mask (B, 1, 1, T): no position attends to padding
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=self.dropout if self.training else 0.0)
+        return self.out(y.transpose(1, 2).reshape(b, t, d))  # (B, T, D)
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm: x + attn(norm(x)), then + ff(norm(x))."""
+
+    def __init__(self, dim: int, num_heads: int, ff_dim: int, dropout: float):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = SelfAttention(dim, num_heads, dropout)
+        self.norm2 = nn.LayerNorm(dim)
+        self.ff = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.norm1(x), key_mask))
+        return x + self.drop(self.ff(self.norm2(x)))
+
+
+class TransformerEncoder(nn.Module):
+    """Transformer encoder over the embeddings (width = embedding_dim), with a key-padding mask."""
+
+    poolings = ("cls", *MASKED_POOLINGS)
+    default_pooling = "mean"
+
+    def __init__(
+        self,
+        input_dim: int,
+        num_layers: int = 2,
+        num_heads: int = 4,
+        ff_dim: int = 256,
+        dropout: float = 0.1,
+        pooling: str | None = None,
+        positions: str = "learned",
+        max_positions: int = 512,
+        **_,
+    ):
+        super().__init__()
+        pooling = pooling or self.default_pooling
+        _check_choice(pooling, self.poolings, "pooling")
+        _check_choice(positions, ("learned", "sinusoidal"), "positions")
+        self.pooling = pooling
+        n = max_positions + 1  # room for the [CLS] slot
+        if positions == "learned":
+            self.positions = nn.Parameter(torch.randn(n, input_dim) * 0.02)
+        else:
+            self.register_buffer("positions", sinusoidal_positions(n, input_dim), persistent=False)
+        if pooling == "cls":
+            self.cls = nn.Parameter(torch.randn(1, 1, input_dim) * 0.02)
+        else:
+            self.pool = MaskedPooling(pooling, input_dim)
+        self.blocks = nn.ModuleList(TransformerBlock(input_dim, num_heads, ff_dim, dropout) for _ in range(num_layers))
+        self.norm = nn.LayerNorm(input_dim)
+        self.max_positions = max_positions
+        self.output_dim = input_dim
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        if t > self.max_positions:
+            raise TextclfError(f"a text of {t} tokens is longer than the model's {self.max_positions} positions: lower --data.max_length")
+        if self.pooling == "cls":
+            x = torch.cat([self.cls.expand(b, 1, -1), x], dim=1)  # (B, 1 + T, E)
+            mask = torch.cat([mask.new_ones(b, 1), mask], dim=1)
+        x = x + self.positions[: x.shape[1]]
+        key_mask = mask[:, None, None, :]  # (B, 1, 1, T')
+        for block in self.blocks:
+            x = block(x, key_mask)
+        x = self.norm(x)
+        if self.pooling == "cls":
+            return x[:, 0]
+        return self.pool(x, mask)
+
+
+# The registry: config name -> encoder class.
+ENCODERS: dict[str, type[nn.Module]] = {
+    "bag": BagEncoder,
+    "rnn": RNNEncoder,
+    "lstm": LSTMEncoder,
+    "gru": GRUEncoder,
+    "transformer": TransformerEncoder,
+}
+
+
+def build_encoder(name: str, input_dim: int, **options) -> nn.Module:
+    """Instantiate a registered encoder; an unknown name is an error listing the known ones."""
+    if name not in ENCODERS:
+        raise TextclfError(f"unknown encoder {name!r}: choose one of {', '.join(ENCODERS)} (--model.encoder)")
+    return ENCODERS[name](input_dim, **options)

@@ -1,0 +1,57 @@
+"""`textclf evaluate`: metrics of a checkpoint on any source, labels matched by name.
+
+By default the data the checkpoint was trained on (its source is stored in the checkpoint); with
+`--data` any source the data pipeline reads. Accuracy, macro-F1, per-class precision/recall/F1/support
+(scikit-learn) and the confusion matrix with label names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from textclf.data.batching import TokenizedSplit
+from textclf.data.encoding import encode_texts
+from textclf.data.prepare import load_splits
+from textclf.errors import TextclfError
+from textclf.predict import Classifier
+
+
+def classification_metrics(labels: np.ndarray, preds: np.ndarray, label_names: list[str]) -> dict:
+    """Accuracy, macro-F1, per-class report and confusion matrix (rows: true, columns: predicted)."""
+    ids = list(range(len(label_names)))
+    p, r, f, s = precision_recall_fscore_support(labels, preds, labels=ids, zero_division=0)
+    return {
+        "examples": int(len(labels)),
+        "accuracy": float(accuracy_score(labels, preds)),
+        "macro_f1": float(f1_score(labels, preds, labels=ids, average="macro", zero_division=0)),
+        "per_class": {
+            name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, name in enumerate(label_names)
+        },
+        "confusion_matrix": {"labels": label_names, "matrix": confusion_matrix(labels, preds, labels=ids).tolist()},
+    }
+
+
+def evaluate(
+    clf: Classifier,
+    source: dict,
+    split: str = "test",
+    batch_size: int = 128,
+) -> dict:
+    """Evaluate `clf` on `split` of `source` (keyword arguments of `load_splits`)."""
+    source = dict(source)
+    raw_split = split
+    splits, _ = load_splits(**source, label_names=clf.label_names, single_split=split, carve=False)
+    if split not in splits and "train" in splits:
+        # the split was carved from train at training time: carve it again the same way
+        splits, _ = load_splits(**source, label_names=clf.label_names, single_split=split, carve=True)
+    if split not in splits:
+        raise TextclfError(f"the data has no {split!r} split (it has {', '.join(splits)}): choose one with --split")
+    ds = splits[raw_split]
+    labels = np.asarray(ds["label"])
+    if (labels < 0).any():
+        raise TextclfError(f"the {split} split has no labels: use `textclf predict` for unlabelled text")
+    data = TokenizedSplit(encode_texts(clf.tokenizer, ds["text"], clf.max_length, clf.truncation), labels)
+    preds = clf.predict_proba(data, batch_size).argmax(1)
+    return {"split": split, **classification_metrics(labels, preds, clf.label_names)}

@@ -1,0 +1,82 @@
+"""Prediction from a checkpoint alone: `load_classifier(path).predict(texts)`.
+
+Texts are encoded exactly as in training (the tokenizer and preprocessing come from the checkpoint),
+batched in length order under `torch.inference_mode()`, and returned in input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from textclf.checkpoint import load_model
+from textclf.data.batching import BucketBatchSampler, TokenizedSplit
+from textclf.data.encoding import encode_texts
+from textclf.data.tokenizer import tokenizer_from_json
+from textclf.errors import TextclfError
+from textclf.model import TextClassifier
+
+
+class Classifier:
+    """A trained model with its tokenizer, labels and preprocessing: text in, labels out."""
+
+    def __init__(self, model: TextClassifier, device: str | torch.device = "cpu"):
+        if model.tokenizer_json is None:
+            raise TextclfError("the model has no tokenizer: load it from a textclf checkpoint")
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer_from_json(model.tokenizer_json)
+        self.label_names: list[str] = list(model.hparams.label_names)
+        self.max_length = int(model.preprocessing.get("max_length", 512))
+        self.truncation = model.preprocessing.get("truncation", "head")
+
+    def encode(self, texts: Sequence[str]) -> TokenizedSplit:
+        """Token ids of `texts`, as training saw them; an empty text is an error naming its position."""
+        for i, t in enumerate(texts):
+            if not isinstance(t, str) or not t.strip():
+                raise TextclfError(f"text {i + 1} is empty: give non-empty texts")
+        return TokenizedSplit(encode_texts(self.tokenizer, list(texts), self.max_length, self.truncation))
+
+    @torch.inference_mode()
+    def predict_proba(self, texts: Sequence[str] | TokenizedSplit, batch_size: int = 128) -> np.ndarray:
+        """Class probabilities (N, C), rows in input order."""
+        data = texts if isinstance(texts, TokenizedSplit) else self.encode(texts)
+        probs = np.zeros((len(data), len(self.label_names)), dtype=np.float32)
+        for indices in BucketBatchSampler(data.lengths, batch_size, shuffle=False):
+            batch = data[indices]
+            logits = self.model(batch["input_ids"].to(self.device), batch["lengths"].to(self.device))
+            probs[batch["index"].numpy()] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return probs
+
+    def predict(self, texts: Sequence[str], batch_size: int = 128, top_k: int | None = None) -> list[dict]:
+        """One record per text, in input order: {"text", "label", "score", "probs": {label: p}}.
+        `top_k` keeps the k most likely labels in `probs`."""
+        if isinstance(texts, str):
+            texts = [texts]
+        probs = self.predict_proba(texts, batch_size)
+        k = len(self.label_names) if top_k is None else max(1, min(top_k, len(self.label_names)))
+        records = []
+        for text, p in zip(texts, probs):
+            order = np.argsort(-p, kind="stable")[:k]
+            records.append(
+                {
+                    "text": text,
+                    "label": self.label_names[order[0]],
+                    "score": round(float(p[order[0]]), 6),
+                    "probs": {self.label_names[j]: round(float(p[j]), 6) for j in order},
+                }
+            )
+        return records
+
+
+def load_classifier(path: str, device: str = "cpu", quantize: bool = False) -> Classifier:
+    """Load a checkpoint for prediction. `quantize`: int8 dynamic quantization of the LSTM/GRU/Linear
+    layers (CPU only), smaller and usually faster, at a small accuracy cost."""
+    model = load_model(path)
+    if quantize:
+        from textclf.quantize import quantize_dynamic
+
+        model = quantize_dynamic(model)
+    return Classifier(model, device)
