@@ -22,6 +22,8 @@ def read_checkpoint(path: str, map_location="cpu") -> dict:
         raise TextclfError(f"checkpoint {path} does not exist: give the path of a best.ckpt or last.ckpt from a textclf run")
     if os.path.isdir(path):
         raise TextclfError(f"{path} is a folder: give the checkpoint file inside it, e.g. {os.path.join(path, 'best.ckpt')}")
+    if not zipfile.is_zipfile(path):  # torch.save writes zip archives; anything else is damaged or foreign
+        raise TextclfError(f"{path} is not a readable checkpoint (corrupt or truncated?): retrain or copy it again")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:

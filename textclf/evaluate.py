@@ -49,9 +49,9 @@ def evaluate(
     if split not in splits:
         raise TextclfError(f"the data has no {split!r} split (it has {', '.join(splits)}): choose one with --split")
     ds = splits[raw_split]
-    labels = np.asarray(ds["label"])
+    labels = np.asarray(ds["label"][:])
     if (labels < 0).any():
         raise TextclfError(f"the {split} split has no labels: use `textclf predict` for unlabelled text")
-    data = TokenizedSplit(encode_texts(clf.tokenizer, ds["text"], clf.max_length, clf.truncation), labels)
+    data = TokenizedSplit(encode_texts(clf.tokenizer, ds["text"][:], clf.max_length, clf.truncation), labels)
     preds = clf.predict_proba(data, batch_size).argmax(1)
     return {"split": split, **classification_metrics(labels, preds, clf.label_names)}

@@ -46,8 +46,8 @@ class TokenizedSplit(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.lengths)
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return self.__getitems__([i])
+    def __getitem__(self, i: int | Sequence[int]) -> dict[str, torch.Tensor]:
+        return self.__getitems__([i] if np.isscalar(i) else i)
 
     def __getitems__(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
         indices = np.asarray(indices, dtype=np.int64)

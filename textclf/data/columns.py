@@ -56,7 +56,7 @@ def resolve_columns(
 def value_names(ds: datasets.Dataset, label: str) -> list[str]:
     """Every example's label as a name: ClassLabel ids become their names, other values their str()."""
     feature = ds.features[label]
-    values = ds[label]
+    values = ds[label][:]
     if isinstance(feature, datasets.ClassLabel):
         return [feature.int2str(v) if v is not None and v >= 0 else None for v in values]
     return [None if v is None else str(v) for v in values]

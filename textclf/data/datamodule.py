@@ -22,7 +22,7 @@ from textclf.data.batching import BucketBatchSampler, TokenizedSplit, collate_ba
 from textclf.data.encoding import check_truncation, encode_split, length_stats
 from textclf.data.prepare import load_splits
 from textclf.data.sources import load_raw
-from textclf.data.tokenizer import TOKENIZERS, load_tokenizer_file, train_tokenizer
+from textclf.data.tokenizer import TOKENIZERS, load_tokenizer_file, tokenizer_recipe, train_tokenizer
 from textclf.errors import TextclfError
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class TextDataModule(L.LightningDataModule):
         for split, ds in splits.items():
             enc = encode_split(ds, self.tokenizer, tok_key, hp.max_length, hp.truncation, split)
             self.splits[split] = TokenizedSplit.from_arrow(enc)
-            self.texts[split] = ds["text"]
+            self.texts[split] = ds["text"][:]
             self.stats[split] = {"examples": ds.num_rows, **length_stats(np.asarray(enc["full_length"]), hp.max_length)}
             s = self.stats[split]
             log.info(
@@ -152,13 +152,13 @@ class TextDataModule(L.LightningDataModule):
             log.info("tokenizer: reused %s (vocabulary %d)", hp.tokenizer_file, tok.get_vocab_size())
             return tok, datasets.fingerprint.Hasher.hash(tok.to_str())
         key = datasets.fingerprint.Hasher.hash(
-            (train._fingerprint, hp.tokenizer, hp.vocab_size, hp.min_frequency, hp.lowercase, "tokenizer-v1")
+            (train._fingerprint, tokenizer_recipe(hp.tokenizer, hp.vocab_size, hp.min_frequency, hp.lowercase))
         )
         cache = os.path.join(datasets.config.HF_DATASETS_CACHE, "textclf_tokenizers", f"{key}.json")
         if os.path.exists(cache):
             log.info("tokenizer: %s loaded from cache", hp.tokenizer)
             return load_tokenizer_file(cache), key
-        tok = train_tokenizer(iter(train["text"]), hp.tokenizer, hp.vocab_size, hp.min_frequency, hp.lowercase)
+        tok = train_tokenizer(iter(train["text"][:]), hp.tokenizer, hp.vocab_size, hp.min_frequency, hp.lowercase)
         log.info("tokenizer: trained %s on %d train texts (vocabulary %d)", hp.tokenizer, train.num_rows, tok.get_vocab_size())
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=os.path.dirname(cache), delete=False, suffix=".tmp", encoding="utf-8") as f:

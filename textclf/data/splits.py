@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 def drop_empty(ds: datasets.Dataset, split: str, where: str) -> datasets.Dataset:
     """Remove empty or whitespace-only texts, saying how many; an all-empty split is an error."""
-    keep = [i for i, t in enumerate(ds["text"]) if t and not t.isspace()]
+    keep = [i for i, t in enumerate(ds["text"][:]) if t and not t.isspace()]
     dropped = ds.num_rows - len(keep)
     if not keep:
         raise TextclfError(f"every text in the {split} split of {where} is empty: check --data.text_column")
@@ -31,7 +31,7 @@ def carve(
     """Split off a stratified `fraction` of `ds` (by `label`) with `seed`; returns (rest, carved)."""
     if not 0 < fraction < 1:
         raise TextclfError(f"--data.{name}_fraction must be between 0 and 1, got {fraction}")
-    labels = np.asarray(ds["label"])
+    labels = np.asarray(ds["label"][:])
     idx = np.arange(len(labels))
     counts = np.bincount(labels)
     stratify = labels if counts[counts > 0].min() >= 2 else None

@@ -17,7 +17,8 @@ PAD_ID = 0
 SPECIAL_TOKENS = [PAD, UNK]  # trainers assign ids in this order: [PAD]=0, [UNK]=1
 
 # CJK ideographs, kana and hangul: scripts written without spaces, one token per character.
-CJK = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff]"
+# A plain (not raw) string: the regex engine gets the characters themselves, not \\U escapes it reads wrongly.
+CJK = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff]"
 
 
 def _normalizer(lowercase: bool) -> normalizers.Normalizer:
@@ -64,6 +65,13 @@ def _build(kind: str, vocab_size: int, min_frequency: int, lowercase: bool):
 
 
 TOKENIZERS = ("word", "wordpiece", "bpe", "char")
+
+
+def tokenizer_recipe(kind: str, vocab_size: int, min_frequency: int, lowercase: bool) -> str:
+    """The untrained tokenizer's JSON (normalizer, pre-tokenizer, model type) and trainer settings:
+    a cache key that changes whenever the way of tokenizing changes."""
+    tok, _ = _build(kind, vocab_size, min_frequency, lowercase)
+    return f"{tok.to_str()}|{vocab_size}|{min_frequency}"
 
 
 def train_tokenizer(

@@ -1,0 +1,76 @@
+"""A checkpoint is a self-contained archive that loads with weights_only=True and nothing else."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from textclf.checkpoint import load_model, read_checkpoint
+from textclf.errors import TextclfError
+from textclf.model import TextClassifier
+from textclf.predict import load_classifier
+
+TEXTS = ["a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate clichés .", "it 's fine"]
+
+
+def test_checkpoint_holds_only_tensors_and_plain_values(trained_run):
+    run_dir, _ = trained_run
+    ckpt = torch.load(run_dir / "best.ckpt", weights_only=True)
+    archive = ckpt["textclf"]
+    assert archive["label_names"] == ["negative", "positive"]
+    assert archive["preprocessing"]["max_length"] == 128
+    assert json.loads(archive["tokenizer"])["model"]["type"] == "WordLevel"
+    assert ckpt["hyper_parameters"]["encoder"] == "gru"
+
+
+def test_reload_in_a_fresh_process_from_the_file_alone_gives_identical_predictions(trained_run, tmp_path):
+    run_dir, _ = trained_run
+    lonely = tmp_path / "empty"
+    lonely.mkdir()
+    (lonely / "model.ckpt").write_bytes((run_dir / "best.ckpt").read_bytes())
+    here = load_classifier(str(run_dir / "best.ckpt")).predict_proba(TEXTS)
+    code = (
+        "import json, sys; from textclf import load_classifier; "
+        f"print(json.dumps(load_classifier('model.ckpt').predict_proba({TEXTS!r}).tolist()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=lonely, capture_output=True, text=True, check=True)
+    there = json.loads(out.stdout.strip().splitlines()[-1])
+    assert torch.allclose(torch.tensor(here), torch.tensor(there), atol=0, rtol=0)
+
+
+def test_lightning_style_load_from_checkpoint_rebuilds_everything(trained_run):
+    run_dir, _ = trained_run
+    model = TextClassifier.load_from_checkpoint(str(run_dir / "best.ckpt"))
+    assert model.hparams.label_names == ["negative", "positive"]
+    assert model.tokenizer_json and model.preprocessing["truncation"] == "head"
+    assert not model.training
+
+
+class Boom:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_pickled_object_is_refused_without_running_it(trained_run, tmp_path, monkeypatch):
+    run_dir, _ = trained_run
+    monkeypatch.chdir(tmp_path)
+    ckpt = torch.load(run_dir / "best.ckpt", weights_only=True)
+    ckpt["textclf"]["payload"] = Boom()
+    torch.save(ckpt, "evil.ckpt")
+    with pytest.raises(TextclfError, match="contains pickled Python objects and was refused"):
+        load_model("evil.ckpt")
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_missing_corrupt_and_foreign_checkpoints(tmp_path):
+    with pytest.raises(TextclfError, match="does not exist"):
+        read_checkpoint(str(tmp_path / "nope.ckpt"))
+    (tmp_path / "bad.ckpt").write_bytes(b"not a zip")
+    with pytest.raises(TextclfError, match="not a readable checkpoint"):
+        read_checkpoint(str(tmp_path / "bad.ckpt"))
+    torch.save({"state_dict": {}}, tmp_path / "other.ckpt")
+    with pytest.raises(TextclfError, match="not a textclf checkpoint"):
+        read_checkpoint(str(tmp_path / "other.ckpt"))

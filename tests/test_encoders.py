@@ -1,0 +1,121 @@
+"""Every registered encoder and pooling: forward/backward, padding invariance, sizes, init."""
+
+import ast
+import inspect
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import DATA
+from textclf import encoders
+from textclf.encoders import ENCODERS, build_encoder
+from textclf.errors import TextclfError
+from textclf.model import TextClassifier
+
+POOLINGS = [(name, pooling) for name, cls in ENCODERS.items() for pooling in cls.poolings]
+
+
+@pytest.fixture(scope="module")
+def sst2_batch():
+    """A real batch of SST-2 sentences, tokenized with a tokenizer trained on its train split."""
+    from textclf.data.datamodule import TextDataModule
+
+    dm = TextDataModule(str(DATA / "sst2"), batch_size=16)
+    dm.setup()
+    return dm, next(iter(dm.train_dataloader()))
+
+
+def small_model(encoder, vocab, pooling=None, **kw):
+    torch.manual_seed(0)
+    return TextClassifier(encoder=encoder, embedding_dim=32, hidden_size=24, num_heads=4, ff_dim=48, pooling=pooling,
+                          num_embeddings=vocab, num_classes=3, label_names=["a", "b", "c"], max_positions=300, **kw)
+
+
+@pytest.mark.parametrize("name", list(ENCODERS))
+def test_forward_backward_on_real_batch_reaches_every_parameter(name, sst2_batch):
+    dm, batch = sst2_batch
+    model = small_model(name, dm.vocab_size, num_layers=2)
+    logits = model(batch["input_ids"], batch["lengths"])
+    assert logits.shape == (batch["input_ids"].shape[0], 3)
+    torch.nn.functional.cross_entropy(logits, batch["labels"]).backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    assert not missing, f"no gradient for {missing}"
+
+
+@pytest.mark.parametrize("name,pooling", POOLINGS)
+def test_padding_never_changes_the_output(name, pooling, sst2_batch):
+    dm, batch = sst2_batch
+    model = small_model(name, dm.vocab_size, pooling=pooling, num_layers=2).eval()
+    n = int(batch["lengths"].min())
+    short = batch["input_ids"][batch["lengths"].argmin(), :n]
+    longer = torch.randint(2, dm.vocab_size, (3, 4 * n + 40))
+    padded = torch.zeros(4, longer.shape[1], dtype=torch.long)
+    padded[0, :n] = short
+    padded[1:] = longer
+    with torch.no_grad():
+        alone = model(short[None], torch.tensor([n]))
+        in_batch = model(padded, torch.tensor([n, *[longer.shape[1]] * 3]))
+    torch.testing.assert_close(alone[0], in_batch[0], atol=1e-5, rtol=0)
+
+
+def recurrent_weights(name, size=32):
+    enc = build_encoder(name, 16, hidden_size=size, num_layers=1, bidirectional=False)
+    return sum(p.numel() for n, p in enc.rnn.named_parameters() if n.startswith("weight_hh"))
+
+
+def test_recurrent_weights_lstm_gru_rnn_are_4_3_1():
+    lstm, gru, rnn = (recurrent_weights(n) for n in ("lstm", "gru", "rnn"))
+    assert (lstm / rnn, gru / rnn) == (4, 3)
+
+
+def test_orthogonal_init_gives_orthogonal_recurrent_blocks():
+    for name in ("rnn", "gru", "lstm"):
+        enc = build_encoder(name, 16, hidden_size=24, num_layers=2, init="orthogonal")
+        for pname, p in enc.rnn.named_parameters():
+            if pname.startswith("weight_hh"):
+                for g in range(enc.gates):
+                    w = p[g * 24:(g + 1) * 24]
+                    torch.testing.assert_close(w @ w.T, torch.eye(24), atol=1e-5, rtol=0)
+            elif pname.startswith("bias") and name != "lstm":
+                assert p.abs().sum() == 0
+
+
+def test_default_init_is_not_orthogonal():
+    enc = build_encoder("gru", 16, hidden_size=24, init="default")
+    w = enc.rnn.weight_hh_l0[:24]
+    assert not torch.allclose(w @ w.T, torch.eye(24), atol=1e-2)
+
+
+def test_lstm_forget_bias_is_set_on_every_layer_and_direction():
+    enc = build_encoder("lstm", 16, hidden_size=24, num_layers=2, forget_bias=1.0)
+    for pname, p in enc.rnn.named_parameters():
+        if pname.startswith("bias_ih"):
+            assert torch.all(p[24:48] == 1.0)
+        if pname.startswith("bias_hh"):
+            assert torch.all(p[24:48] == 0.0)
+
+
+def test_output_dim_sizes_the_head():
+    for name in ENCODERS:
+        model = small_model(name, 100, bidirectional=True)
+        assert model.head[-1].in_features == model.encoder.output_dim
+    assert small_model("gru", 100).encoder.output_dim == 48  # 2 directions x 24
+
+
+def test_unknown_encoder_and_pooling_list_the_known_ones():
+    with pytest.raises(TextclfError, match="unknown encoder 'cnn': choose one of bag, rnn, lstm, gru, transformer"):
+        build_encoder("cnn", 8)
+    with pytest.raises(TextclfError, match="choose one of last, mean, max, attention"):
+        build_encoder("gru", 8, pooling="cls")
+
+
+def test_no_python_loop_over_time_steps_in_any_forward():
+    """Encoders run fused kernels on whole sequences: their forward methods contain no loop over T."""
+    for cls in {*ENCODERS.values(), encoders.SelfAttention, encoders.TransformerBlock}:
+        tree = ast.parse(inspect.getsource(cls.forward).strip().replace("\n    ", "\n"))
+        loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While))]
+        # the only loop allowed is the Transformer's loop over its layers
+        assert all("block" in ast.unparse(n.target) for n in loops if isinstance(n, ast.For)), cls
+        assert not [n for n in loops if isinstance(n, ast.While)]
+    assert issubclass(ENCODERS["gru"].cell, nn.GRU) and issubclass(ENCODERS["lstm"].cell, nn.LSTM)
