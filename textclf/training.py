@@ -54,8 +54,8 @@ class TextclfArgumentParser(LightningArgumentParser):
 
 def _one_line_parser_error(parser, message: str) -> str:
     text = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
-    if "Unrecognized arguments" in text:
-        bad = text.split("Unrecognized arguments:", 1)[1].split()[0] if ":" in text else ""
+    if "unrecognized arguments:" in text.lower():
+        bad = text[text.lower().index("unrecognized arguments:") + len("unrecognized arguments:"):].split()[0]
         group = bad.lstrip("-").split(".")[0] if "." in bad else ""
         keys = sorted(
             {a.dest for a in _all_actions(parser) if a.dest and (a.dest.startswith(group + ".") if group else "." not in a.dest)}
@@ -113,7 +113,7 @@ def parse_train_args(argv: list[str]) -> TextclfCLI:
         auto_configure_optimizers=False,
         trainer_defaults=TRAINER_DEFAULTS,
         parser_class=TextclfArgumentParser,
-        parser_kwargs={"prog": "textclf train", "description": "Train a text classifier."},
+        parser_kwargs={"prog": "textclf train", "description": "Train a text classifier.", "allow_abbrev": False},
     )
 
 
@@ -156,12 +156,14 @@ def is_worker_process() -> bool:
 def train(argv: list[str]) -> dict | None:
     """Run `textclf train`; returns metrics.json's content (None on DDP worker ranks)."""
     cli = parse_train_args(argv)
-    config, dm, model = cli.config, cli.datamodule, cli.model
+    config, dm = cli.config, cli.datamodule
+    run_dir = resolve_run_dir(config, dm)
+    worker = is_worker_process()
+    if not worker:
+        _check_run_dir(run_dir, overwrite=config["overwrite"], resume=config["resume"])
     # Load and tokenize now: a data error must stop us before anything is written.
     dm.prepare_data()
     dm.setup("fit")
-    run_dir = resolve_run_dir(config, dm)
-    worker = is_worker_process()
     replaced = None
     if not worker:
         replaced = _claim_run_dir(run_dir, overwrite=config["overwrite"], resume=config["resume"])
@@ -177,14 +179,24 @@ def train(argv: list[str]) -> dict | None:
     return metrics
 
 
+def _holds_run(run_dir: str) -> bool:
+    return os.path.isdir(run_dir) and bool(os.listdir(run_dir))
+
+
+def _check_run_dir(run_dir: str, overwrite: bool, resume: bool) -> None:
+    """Refuse to train into an existing run unless told to replace or continue it."""
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise TextclfError(f"--run_dir {run_dir} is a file: choose a folder")
+    if _holds_run(run_dir) and not (overwrite or resume):
+        raise TextclfError(
+            f"run directory {run_dir} already holds a run: pass --overwrite to replace it, "
+            "--resume to continue it, or choose another --run_dir"
+        )
+
+
 def _claim_run_dir(run_dir: str, overwrite: bool, resume: bool) -> str | None:
-    """Make sure we may write into run_dir. With --overwrite the old run is moved aside (returned)."""
-    if os.path.isdir(run_dir) and os.listdir(run_dir) and not resume:
-        if not overwrite:
-            raise TextclfError(
-                f"run directory {run_dir} already holds a run: pass --overwrite to replace it, "
-                "--resume to continue it, or choose another --run_dir"
-            )
+    """Create run_dir. With --overwrite the old run is moved aside (and returned) until the new one is done."""
+    if _holds_run(run_dir) and not resume and overwrite:
         aside = f"{run_dir.rstrip(os.sep)}.replaced-{os.getpid()}"
         os.replace(run_dir, aside)
         os.makedirs(run_dir)

@@ -1,0 +1,149 @@
+"""End-to-end: the real commands on bundled data with tiny budgets."""
+
+import json
+import shutil
+
+import pytest
+
+from conftest import DATA, ROOT, TINY, textclf
+
+
+def one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stdout + result.stderr
+    # log lines (what was detected, loaded...) may come first; the error itself is one last line
+    lines = [line for line in result.stderr.strip().splitlines() if "error" in line.lower()]
+    assert len(lines) == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == lines[0]
+    assert lines[0].startswith("textclf ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_train_evaluate_predict_from_a_copied_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    r = textclf("train", "--config", "configs/trec.yaml", "--run_dir", run, *TINY, "--trainer.limit_val_batches", "1.0")
+    assert r.returncode == 0, r.stderr
+    assert "best checkpoint:" in r.stdout
+    for name in ("best.ckpt", "last.ckpt", "config.yaml", "metrics.json", "tokenizer.json", "logs/metrics.csv"):
+        assert (run / name).exists(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test"]["acc"] > 0.3 and metrics["parameters"]["encoder"] > 0
+    assert metrics["train_tokens_per_second"] > 0 and metrics["epochs"] == 1
+
+    r = textclf("evaluate", run / "best.ckpt", "--output", tmp_path / "eval.json")
+    assert r.returncode == 0, r.stderr
+    result = json.loads((tmp_path / "eval.json").read_text())
+    assert result["examples"] == 500  # the TREC test split the model was trained beside
+    assert set(result["per_class"]) == {"DESC", "ENTY", "ABBR", "HUM", "LOC", "NUM"}
+    assert abs(result["accuracy"] - metrics["test"]["acc"]) < 1e-6
+    assert "confusion matrix" in r.stdout
+
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    shutil.copy(run / "best.ckpt", lonely / "model.ckpt")
+    r = textclf("predict", "model.ckpt", "What is the capital of France ?", "Who wrote Hamlet ?", "--top_k", "2",
+                cwd=lonely)
+    assert r.returncode == 0, r.stderr
+    records = [json.loads(line) for line in r.stdout.strip().splitlines()]
+    assert [rec["text"] for rec in records] == ["What is the capital of France ?", "Who wrote Hamlet ?"]
+    assert all(len(rec["probs"]) == 2 and rec["label"] in rec["probs"] for rec in records)
+
+    (lonely / "in.txt").write_text("How far is the moon ?\nWhat does NASA stand for ?\n", encoding="utf-8")
+    r = textclf("predict", "model.ckpt", "--input", "-", "--output", "out.jsonl", cwd=lonely,
+                input=(lonely / "in.txt").read_text())
+    assert r.returncode == 0, r.stderr
+    assert len((lonely / "out.jsonl").read_text().splitlines()) == 2
+
+    r = textclf("predict", "model.ckpt", "--input", "in2.txt", cwd=lonely)
+    one_line_error(r, "does not exist")
+    (lonely / "in2.txt").write_text("fine\n\nmore\n", encoding="utf-8")
+    one_line_error(textclf("predict", "model.ckpt", "--input", "in2.txt", cwd=lonely), "line 2 of in2.txt is empty")
+
+
+def test_second_train_into_same_run_dir_refuses_and_keeps_the_run(tmp_path):
+    run = tmp_path / "run"
+    assert textclf("train", "--config", "configs/sst2.yaml", "--run_dir", run, *TINY).returncode == 0
+    before = (run / "best.ckpt").read_bytes()
+    r = textclf("train", "--config", "configs/sst2.yaml", "--run_dir", run, *TINY)
+    one_line_error(r, "already holds a run", "--overwrite", "--resume")
+    assert (run / "best.ckpt").read_bytes() == before
+
+    # --resume continues from last.ckpt for the epochs still to do
+    r = textclf("train", "--config", "configs/sst2.yaml", "--run_dir", run, *TINY[2:], "--trainer.max_epochs", "2",
+                "--resume")
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [e["epoch"] for e in metrics["history"]] == [1, 2]
+
+    # a failing --overwrite leaves the old run in place
+    r = textclf("train", "--config", "configs/sst2.yaml", "--run_dir", run, "--overwrite", "--data.text_column", "nope")
+    one_line_error(r, "no text column 'nope'")
+    assert (run / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+def test_every_config_parses_and_opens_with_its_command(config):
+    text = (ROOT / "configs" / config).read_text()
+    assert text.startswith("#") and f"configs/{config}" in text.split("\n\n")[0]
+    r = textclf("train", "--config", f"configs/{config}", "--print_config")
+    assert r.returncode == 0, r.stderr
+    assert "encoder:" in r.stdout and "path:" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args,fragments",
+    [
+        (["train", "--config", "configs/sst2.yaml", "--model.encoder", "cnn"], ["unknown encoder 'cnn'", "bag, rnn, lstm, gru, transformer"]),
+        (["train", "--config", "configs/sst2.yaml", "--model.hiden_size", "3"], ["unknown flag --model.hiden_size", "hidden_size"]),
+        (["train", "--config", "configs/sst2.yaml", "--data.path", "missing.csv"], ["missing.csv does not exist"]),
+        (["evaluate", "nope.ckpt"], ["nope.ckpt does not exist"]),
+        (["predict", "configs/sst2.yaml", "text"], ["not a readable checkpoint"]),
+        (["predict"], ["checkpoint"]),
+        (["frobnicate"], ["unknown command 'frobnicate'"]),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(args, fragments):
+    one_line_error(textclf(*args), *fragments)
+
+
+def test_evaluate_csv_with_string_labels_against_classlabel_model(trained_run, tmp_path):
+    run_dir, _ = trained_run
+    f = tmp_path / "mine.csv"
+    f.write_text("review,sentiment\na wonderful film,positive\nan awful bore,negative\n", encoding="utf-8")
+    r = textclf("evaluate", run_dir / "best.ckpt", "--data", f, "--output", tmp_path / "m.json")
+    assert r.returncode == 0, r.stderr
+    result = json.loads((tmp_path / "m.json").read_text())
+    assert result["examples"] == 2 and set(result["per_class"]) == {"negative", "positive"}
+    f.write_text("review,sentiment\na wonderful film,positive\nmeh,neutral\n", encoding="utf-8")
+    one_line_error(textclf("evaluate", run_dir / "best.ckpt", "--data", f), "label 'neutral'")
+
+
+def test_data_command_reports_chinese_splits():
+    r = textclf("data", "--config", "configs/chnsenticorp.yaml")
+    assert r.returncode == 0, r.stderr
+    assert "negative, positive" in r.stdout and "validation" in r.stdout
+
+
+def test_python_train_py_same_flags(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "train.py", "--run_dir", str(tmp_path / "r"), *TINY, "--model.encoder", "bag"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["encoder"] == "bag"
+
+
+def test_ddp_on_two_cpu_processes_matches_single_process(tmp_path):
+    common = ["--config", "configs/trec.yaml", "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false",
+              "--model.encoder", "bag"]
+    r1 = textclf("train", *common, "--run_dir", tmp_path / "single")
+    assert r1.returncode == 0, r1.stderr
+    r2 = textclf("train", *common, "--run_dir", tmp_path / "ddp", "--trainer.accelerator", "cpu",
+                 "--trainer.devices", "2", "--trainer.strategy", "ddp")
+    assert r2.returncode == 0, r2.stderr
+    single = json.loads((tmp_path / "single" / "metrics.json").read_text())
+    ddp = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert ddp["test"]["acc"] > 0.5
+    assert abs(ddp["test"]["acc"] - single["test"]["acc"]) < 0.15
