@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from conftest import DATA
+
 from textclf.data.batching import BucketBatchSampler, TokenizedSplit, padding_share
 from textclf.data.tokenizer import PAD_ID
 

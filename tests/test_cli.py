@@ -4,8 +4,7 @@ import json
 import shutil
 
 import pytest
-
-from conftest import DATA, ROOT, TINY, textclf
+from conftest import ROOT, TINY, textclf
 
 
 def one_line_error(result, *fragments):

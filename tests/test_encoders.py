@@ -5,9 +5,9 @@ import inspect
 
 import pytest
 import torch
+from conftest import DATA
 from torch import nn
 
-from conftest import DATA
 from textclf import encoders
 from textclf.encoders import ENCODERS, build_encoder
 from textclf.errors import TextclfError

@@ -4,8 +4,8 @@ import json
 
 import pandas as pd
 import pytest
-
 from conftest import DATA
+
 from textclf.data.prepare import load_splits
 from textclf.data.sources import load_raw
 from textclf.errors import TextclfError

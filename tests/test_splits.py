@@ -1,7 +1,8 @@
 import math
-import numpy as np
 
+import numpy as np
 from conftest import DATA
+
 from textclf.data.prepare import load_splits
 
 

@@ -1,8 +1,14 @@
 import pytest
-
 from conftest import DATA
+
 from textclf.data.prepare import load_splits
-from textclf.data.tokenizer import PAD_ID, TOKENIZERS, load_tokenizer_file, tokenizer_from_json, train_tokenizer
+from textclf.data.tokenizer import (
+    PAD_ID,
+    TOKENIZERS,
+    load_tokenizer_file,
+    tokenizer_from_json,
+    train_tokenizer,
+)
 from textclf.errors import TextclfError
 
 TEXTS = ["The film was GREAT, really great!", "Don't watch it.", "这家酒店很好", "a plain sentence"] * 10

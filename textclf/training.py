@@ -89,10 +89,14 @@ class TextclfCLI(LightningCLI):
                             help="Continue the run in --run_dir from its last.ckpt.")
         parser.add_argument("--patience", type=int, default=3,
                             help="Early stopping: epochs without a better validation macro-F1.")
-        parser.link_arguments("seed", "data.seed")
 
     def _set_seed(self) -> None:
         L.seed_everything(self.config["seed"], workers=True, verbose=False)
+
+    def before_instantiate_classes(self) -> None:
+        # the data split follows --seed unless --data.seed fixes it (compare keeps one split for all seeds)
+        if self.config["data"]["seed"] is None:
+            self.config["data"]["seed"] = self.config["seed"]
 
     def instantiate_classes(self) -> None:
         """Model and data only: the trainer waits until the data is known to be good."""
@@ -174,6 +178,9 @@ def train(argv: list[str]) -> dict | None:
         if not worker and not config["resume"]:
             _restore(run_dir, replaced)
         raise
+    finally:
+        if not worker:
+            os.environ.pop(RUN_DIR_ENV, None)  # the next run in this process (compare) picks its own
     if replaced:
         shutil.rmtree(replaced, ignore_errors=True)
     return metrics
@@ -249,9 +256,8 @@ def _fit(cli: TextclfCLI, run_dir: str, worker: bool) -> dict | None:
 def _loggers(run_dir: str) -> list:
     loggers = [CSVLogger(run_dir, name="logs", version="")]
     try:
-        from lightning.pytorch.loggers import TensorBoardLogger
-
         import tensorboard  # noqa: F401  (only when the user has it)
+        from lightning.pytorch.loggers import TensorBoardLogger
 
         loggers.append(TensorBoardLogger(run_dir, name="tensorboard", version=""))
     except ImportError:

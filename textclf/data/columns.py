@@ -121,4 +121,3 @@ def to_text_label(
         features=datasets.Features({"text": datasets.Value("string"), "label": datasets.Value("int64")}),
         new_fingerprint=datasets.fingerprint.Hasher.hash((ds._fingerprint, texts, label, label_names, "text_label")),
     )
-    return out

@@ -49,7 +49,7 @@ class TextDataModule(L.LightningDataModule):
         eval_batch_size: int = 256,
         val_fraction: float = 0.1,
         test_fraction: float = 0.0,
-        seed: int = 42,
+        seed: Optional[int] = None,
         bucket_batches: int = 50,
         num_workers: int = 0,
     ):
@@ -73,7 +73,7 @@ class TextDataModule(L.LightningDataModule):
             eval_batch_size: batch size of validation, test and prediction.
             val_fraction: share of train carved out as validation when the source has none.
             test_fraction: share of train carved out as test when the source has none (0: no test).
-            seed: seed of the carving and the batch order (the CLI sets it from --seed).
+            seed: seed of carved splits; unset: the run's --seed. Batch order follows the run's --seed.
             bucket_batches: batches per length-sorting chunk; larger means less padding, less randomness.
             num_workers: DataLoader workers; 0 collates in the training process (fastest on few cores).
         """
@@ -177,7 +177,7 @@ class TextDataModule(L.LightningDataModule):
             data.lengths,
             self.hparams.batch_size if shuffle else self.hparams.eval_batch_size,
             shuffle=shuffle,
-            seed=self.hparams.seed,
+            seed=_shuffle_seed(self.hparams.seed),
             bucket_batches=self.hparams.bucket_batches,
             num_replicas=world,
             rank=rank,
@@ -192,6 +192,12 @@ class TextDataModule(L.LightningDataModule):
 
     def test_dataloader(self):
         return self._loader("test", shuffle=False)
+
+
+def _shuffle_seed(data_seed: int | None) -> int:
+    """Batch order follows the run's seed (set by seed_everything), so runs that share one data split
+    (--data.seed) still differ in batch order from seed to seed, as seeds should."""
+    return int(os.environ.get("PL_GLOBAL_SEED", data_seed or 0))
 
 
 def _loader(data: TokenizedSplit, sampler: BucketBatchSampler, num_workers: int = 0):

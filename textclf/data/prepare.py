@@ -21,7 +21,7 @@ def load_splits(
     encoding: str | None = None,
     val_fraction: float = 0.1,
     test_fraction: float = 0.0,
-    seed: int = 42,
+    seed: int | None = 42,
     label_names: list[str] | None = None,
     single_split: str = "train",
     carve: bool = True,
@@ -44,5 +44,5 @@ def load_splits(
         t, lab = resolve_columns(ds.column_names, texts, label, f"the {split} split of {where}")
         splits[split] = drop_empty(to_text_label(ds, t, lab, label_names, split), split, where)
     if carve:
-        splits = complete_splits(splits, val_fraction, test_fraction, seed)
+        splits = complete_splits(splits, val_fraction, test_fraction, 42 if seed is None else seed)
     return splits, label_names

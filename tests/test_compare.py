@@ -1,0 +1,106 @@
+"""A tiny real comparison produces every artifact; re-running trains nothing; findings follow numbers."""
+
+import json
+
+import pytest
+from conftest import textclf
+
+from textclf.compare.analysis import Run, effects, findings, length_quartiles, summarise
+from textclf.compare.runner import parse_duration, parse_vary, plan
+from textclf.errors import TextclfError
+
+TINY = ["--max_epochs", "2", "--trainer.limit_train_batches", "6", "--trainer.limit_val_batches", "2"]
+
+
+@pytest.fixture(scope="module")
+def tiny_compare(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cmp") / "trec"
+    args = ["compare", "--config", "configs/trec.yaml", "--encoders", "bag,gru", "--seeds", "2", *TINY, "--output", out]
+    first = textclf(*args)
+    assert first.returncode == 0, first.stderr
+    second = textclf(*args)
+    assert second.returncode == 0, second.stderr
+    return out, first, second
+
+
+def test_every_artifact_is_written(tiny_compare):
+    out, first, _ = tiny_compare
+    for name in ("report.md", "results.csv", "results.json", "accuracy.png", "length_quartiles.png",
+                 "learning_curves.png", "speed.png", "tokenizer.json", "tfidf.json"):
+        assert (out / name).exists(), name
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert runs == ["bag_seed1", "bag_seed2", "gru_seed1", "gru_seed2"]
+    assert (out / "runs" / "gru_seed1" / "best.ckpt").exists()
+    assert "[4/4] gru_seed2" in first.stdout and "ETA" in first.stdout
+    res = json.loads((out / "results.json").read_text())
+    assert [r["group"] for r in res["summary"]] == ["bag", "gru"]
+    assert set(res["length_quartiles"]["accuracy"]) == {"bag", "gru", "tfidf+logreg"}
+    assert res["findings"][0].startswith("Best: **")
+    report = (out / "report.md").read_text()
+    assert "TF-IDF" in report and "## Effect sizes" in report and "![accuracy by length]" in report
+    lines = (out / "results.csv").read_text().splitlines()
+    assert len(lines) == 5 and lines[0].startswith("run,encoder")
+
+
+def test_runs_share_tokenizer_split_and_budget(tiny_compare):
+    out, _, _ = tiny_compare
+    shared = (out / "tokenizer.json").read_text()
+    for run in (out / "runs").iterdir():
+        assert (run / "tokenizer.json").read_text() == shared
+        config = (run / "config.yaml").read_text()
+        assert "max_epochs: 2" in config and "seed: 1" in config  # data.seed fixed to the first seed
+    m1 = json.loads((out / "runs" / "gru_seed1" / "metrics.json").read_text())
+    m2 = json.loads((out / "runs" / "gru_seed2" / "metrics.json").read_text())
+    assert m1["data"] == m2["data"]  # the same split sizes and lengths
+
+
+def test_rerun_does_no_training(tiny_compare):
+    out, _, second = tiny_compare
+    assert second.stdout.count("done earlier, skipped") == 4
+
+
+def test_the_run_checkpoints_work_with_predict(tiny_compare):
+    out, _, _ = tiny_compare
+    r = textclf("predict", out / "runs" / "gru_seed1" / "best.ckpt", "Who invented the telephone ?")
+    assert r.returncode == 0 and json.loads(r.stdout)["label"] in {"DESC", "ENTY", "ABBR", "HUM", "LOC", "NUM"}
+
+
+def fake_run(encoder, seed, acc):
+    """A run as the report reads it, with chosen numbers: LSTM slower and larger than GRU."""
+    metrics = {"test": {"acc": acc, "f1": acc}, "val": {"acc": acc, "f1": acc},
+               "parameters": {"total": 1000, "encoder": 600 if encoder == "lstm" else 450}, "best_epoch": 2,
+               "seconds_to_best": 10.0 if encoder == "lstm" else 8.0, "peak_memory_mb": 100,
+               "train_tokens_per_second": 1000.0 if encoder == "lstm" else 1300.0,
+               "history": [{"epoch": 1, "elapsed": 5.0, "val_acc": acc - 0.02}, {"epoch": 2, "elapsed": 10.0, "val_acc": acc}]}
+    return Run(f"{encoder}_seed{seed}", encoder, seed, "", metrics,
+               {"inference_texts_per_second": 500.0, "predictions": [0, 1, 1, 0]})
+
+
+def synthetic_findings(lstm_accs, gru_accs):
+    import numpy as np
+
+    runs = [fake_run("lstm", s, a) for s, a in enumerate(lstm_accs)] + [fake_run("gru", s, a) for s, a in enumerate(gru_accs)]
+    q = length_quartiles(runs, np.array([3, 5, 9, 20]), np.array([0, 1, 1, 0]))
+    rows = summarise(runs)
+    return findings(rows, effects(runs), q, None, None, "test")
+
+
+def test_findings_change_when_the_numbers_change():
+    close = synthetic_findings([0.80, 0.82, 0.81], [0.81, 0.80, 0.82])
+    apart = synthetic_findings([0.80, 0.81, 0.80], [0.86, 0.87, 0.86])
+    assert close != apart
+    assert "within the seed-to-seed spread" in " ".join(close)
+    assert "larger than the seed-to-seed spread" in " ".join(apart)
+    assert apart[0].startswith("Best: **gru**") and "86.3" in apart[0]
+    assert any("GRU has 0.75x LSTM's encoder parameters" in s for s in apart)
+
+
+def test_vary_duration_and_plan_parsing():
+    assert parse_vary(["model.init=default,orthogonal"]) == {"model.init": ["default", "orthogonal"]}
+    with pytest.raises(TextclfError, match="KEY=V1,V2"):
+        parse_vary(["init"])
+    assert parse_duration("10m") == "00:00:10:00" and parse_duration("1h30m") == "00:01:30:00"
+    with pytest.raises(TextclfError, match="duration"):
+        parse_duration("ten")
+    runs = plan(["gru", "lstm"], [1, 2], {"model.init": ["default", "orthogonal"]})
+    assert len(runs) == 8 and runs[0].name == "gru_init-default_seed1"

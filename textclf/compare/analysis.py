@@ -1,0 +1,248 @@
+"""Runs -> grouped statistics, accuracy by length quartile, learning curves, effect sizes, findings.
+
+Everything here is computed from the run directories; nothing is written down in advance.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from textclf.compare.runner import PlannedRun
+
+GATED = ("lstm", "gru")
+
+
+@dataclass
+class Run:
+    name: str
+    encoder: str
+    seed: int
+    vary: str  # "model.init=orthogonal" ("" without --vary)
+    metrics: dict
+    analysis: dict
+
+    @property
+    def group(self) -> str:
+        return f"{self.encoder} ({self.vary})" if self.vary else self.encoder
+
+    @property
+    def acc(self) -> float:
+        return (self.metrics.get("test") or self.metrics["val"])["acc"]
+
+    @property
+    def f1(self) -> float:
+        return (self.metrics.get("test") or self.metrics["val"])["f1"]
+
+    def seconds_to_within(self, points: float = 1.0) -> float | None:
+        """Wall seconds until validation accuracy first came within `points` of this run's best."""
+        hist = [h for h in self.metrics.get("history", []) if "val_acc" in h]
+        if not hist:
+            return None
+        best = max(h["val_acc"] for h in hist)
+        return next(h["elapsed"] for h in hist if h["val_acc"] >= best - points / 100)
+
+
+def load_runs(output: str, planned: list[PlannedRun]) -> list[Run]:
+    runs = []
+    for p in planned:
+        d = os.path.join(output, "runs", p.name)
+        with open(os.path.join(d, "metrics.json")) as f:
+            metrics = json.load(f)
+        with open(os.path.join(d, "analysis.json")) as f:
+            analysis = json.load(f)
+        runs.append(Run(p.name, p.encoder, p.seed, p.vary_label, metrics, analysis))
+    return runs
+
+
+def summarise(runs: list[Run]) -> list[dict]:
+    """One row per encoder (and --vary value): means and spreads over seeds."""
+    rows = []
+    for group, items in _groups(runs).items():
+        acc = np.array([r.acc for r in items])
+        f1 = np.array([r.f1 for r in items])
+        m0 = items[0].metrics
+        within = [r.seconds_to_within() for r in items]
+        rows.append({
+            "group": group,
+            "encoder": items[0].encoder,
+            "vary": items[0].vary,
+            "seeds": len(items),
+            "params_total": m0["parameters"]["total"],
+            "params_encoder": m0["parameters"]["encoder"],
+            "acc_mean": float(acc.mean()), "acc_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+            "acc_min": float(acc.min()), "acc_max": float(acc.max()),
+            "f1_mean": float(f1.mean()), "f1_std": float(f1.std(ddof=1)) if len(f1) > 1 else 0.0,
+            "best_epoch": float(np.mean([r.metrics["best_epoch"] for r in items])),
+            "seconds_to_best": float(np.mean([r.metrics["seconds_to_best"] for r in items])),
+            "seconds_to_within_1pt": float(np.mean([w for w in within if w is not None])) if any(w is not None for w in within) else None,
+            "train_tokens_per_second": float(np.mean([r.metrics["train_tokens_per_second"] for r in items])),
+            "inference_texts_per_second": float(np.mean([r.analysis["inference_texts_per_second"] for r in items])),
+            "peak_memory_mb": float(np.max([r.metrics["peak_memory_mb"] for r in items])),
+        })
+    return rows
+
+
+def _groups(runs: list[Run]) -> dict[str, list[Run]]:
+    groups: dict[str, list[Run]] = {}
+    for r in runs:
+        groups.setdefault(r.group, []).append(r)
+    return groups
+
+
+def length_quartiles(runs: list[Run], lengths: np.ndarray, labels: np.ndarray,
+                     baseline_predictions: list[int] | None = None) -> dict:
+    """Accuracy per token-length quartile of the evaluation split, per group (mean over seeds)."""
+    edges = np.quantile(lengths, [0.25, 0.5, 0.75])
+    quartile = np.searchsorted(edges, lengths, side="right")  # 0..3
+    bounds = [int(lengths.min()), *[int(e) for e in edges], int(lengths.max())]
+    names = [f"Q{q + 1} ({bounds[q]}-{bounds[q + 1]} tokens)" for q in range(4)]
+
+    def per_quartile(pred: np.ndarray) -> list[float]:
+        return [float((pred[quartile == q] == labels[quartile == q]).mean()) if (quartile == q).any() else float("nan")
+                for q in range(4)]
+
+    table = {}
+    for group, items in _groups(runs).items():
+        table[group] = list(np.mean([per_quartile(np.asarray(r.analysis["predictions"])) for r in items], axis=0))
+    if baseline_predictions is not None:
+        table["tfidf+logreg"] = per_quartile(np.asarray(baseline_predictions))
+    return {"quartiles": names, "counts": [int((quartile == q).sum()) for q in range(4)], "accuracy": table}
+
+
+def learning_curves(runs: list[Run]) -> dict:
+    """Per group: validation accuracy by epoch (mean, min, max over seeds) and mean wall seconds."""
+    curves = {}
+    for group, items in _groups(runs).items():
+        n = min(len(r.metrics["history"]) for r in items)
+        acc = np.array([[h["val_acc"] for h in r.metrics["history"][:n]] for r in items])
+        sec = np.array([[h["elapsed"] for h in r.metrics["history"][:n]] for r in items])
+        curves[group] = {"epoch": list(range(1, n + 1)), "mean": acc.mean(0).tolist(), "min": acc.min(0).tolist(),
+                         "max": acc.max(0).tolist(), "seconds": sec.mean(0).tolist()}
+    return curves
+
+
+def effects(runs: list[Run]) -> list[dict]:
+    """Each pair of encoders (same --vary values): mean accuracy difference and whether it is larger
+    than the seed-to-seed spread (the wider of the two min-max ranges)."""
+    out = []
+    by_vary: dict[str, dict[str, list[float]]] = {}
+    for r in runs:
+        by_vary.setdefault(r.vary, {}).setdefault(r.encoder, []).append(r.acc)
+    for vary, encs in by_vary.items():
+        for a, b in itertools.combinations(encs, 2):
+            xa, xb = np.array(encs[a]), np.array(encs[b])
+            diff = float(xa.mean() - xb.mean())
+            spread = float(max(np.ptp(xa), np.ptp(xb))) if min(len(xa), len(xb)) > 1 else None
+            if diff < 0:
+                a, b, diff = b, a, -diff
+            out.append({"vary": vary, "better": a, "worse": b, "diff": diff, "seed_spread": spread,
+                        "beyond_noise": None if spread is None else diff > spread})
+    return sorted(out, key=lambda e: -e["diff"])
+
+
+def vary_spread(runs: list[Run]) -> dict | None:
+    """With --vary: how far the varied field moves accuracy, beside how far the encoder choice does."""
+    values = sorted({r.vary for r in runs})
+    if len(values) < 2:
+        return None
+    means: dict[tuple[str, str], float] = {}
+    for (enc, vary), accs in _collect(runs).items():
+        means[(enc, vary)] = float(np.mean(accs))
+    encoders = sorted({r.encoder for r in runs})
+    field = {e: max(means[(e, v)] for v in values) - min(means[(e, v)] for v in values) for e in encoders}
+    encoder = {v: max(means[(e, v)] for e in encoders) - min(means[(e, v)] for e in encoders) for v in values}
+    seed = [float(np.ptp(a)) for a in _collect(runs).values() if len(a) > 1]
+    return {"by_encoder_field_spread": field, "by_value_encoder_spread": encoder,
+            "field_spread_mean": float(np.mean(list(field.values()))),
+            "encoder_spread_mean": float(np.mean(list(encoder.values()))),
+            "seed_spread_mean": float(np.mean(seed)) if seed else None}
+
+
+def _collect(runs: list[Run]) -> dict[tuple[str, str], list[float]]:
+    out: dict[tuple[str, str], list[float]] = {}
+    for r in runs:
+        out.setdefault((r.encoder, r.vary), []).append(r.acc)
+    return out
+
+
+def findings(rows: list[dict], effect_rows: list[dict], quartiles: dict, spread: dict | None,
+             baseline: dict | None, split: str) -> list[str]:
+    """Plain sentences, each computed from the numbers above."""
+    pts = lambda x: f"{100 * x:.1f}"  # noqa: E731
+    out = []
+    plain = [r for r in rows if not r["vary"]] or rows
+    ranked = sorted(plain, key=lambda r: -r["acc_mean"])
+    best = ranked[0]
+    out.append(f"Best: **{best['group']}**, {split} accuracy {pts(best['acc_mean'])} ± {pts(best['acc_std'])} "
+               f"over {best['seeds']} seed(s).")
+    if len(ranked) > 1:
+        second = ranked[1]
+        e = _effect(effect_rows, best["encoder"], second["encoder"], best["vary"])
+        verdict = ("within the seed-to-seed spread, so not a real lead" if e and e["beyond_noise"] is False else
+                   "larger than the seed-to-seed spread" if e and e["beyond_noise"] else "with one seed, spread unknown")
+        out.append(f"Runner-up {second['group']} is {pts(best['acc_mean'] - second['acc_mean'])} points behind, "
+                   f"{verdict}" + (f" ({pts(e['seed_spread'])} points)." if e and e["seed_spread"] is not None else "."))
+    noisy = [e for e in effect_rows if e["beyond_noise"] is False]
+    if noisy:
+        out.append("Gaps within seed noise: " + "; ".join(
+            f"{e['better']} vs {e['worse']} ({pts(e['diff'])} pts, spread {pts(e['seed_spread'])})" for e in noisy) + ".")
+    by = {r["encoder"]: r for r in plain}
+    if "rnn" in by and any(g in by for g in GATED):
+        gated = [g for g in GATED if g in by]
+        parts = ", ".join(f"{g} {pts(by[g]['acc_mean'])}" for g in gated)
+        diff = np.mean([by[g]["acc_mean"] for g in gated]) - by["rnn"]["acc_mean"]
+        text = (f"Gated RNNs ({parts}) vs vanilla rnn {pts(by['rnn']['acc_mean'])}: "
+                f"{'+' if diff >= 0 else ''}{pts(diff)} points on average.")
+        acc = quartiles["accuracy"]
+        if "rnn" in acc and all(g in acc for g in gated):
+            gap = [float(np.mean([acc[g][q] for g in gated]) - acc["rnn"][q]) for q in range(4)]
+            trend = "grows" if gap[3] > gap[0] + 0.01 else "shrinks" if gap[3] < gap[0] - 0.01 else "stays about the same"
+            text += (f" By length the gap is {pts(gap[0])} points on the shortest quarter and {pts(gap[3])} on the "
+                     f"longest: it {trend} with text length.")
+        out.append(text)
+    if "lstm" in by and "gru" in by:
+        lstm, gru = by["lstm"], by["gru"]
+        out.append(
+            f"GRU has {gru['params_encoder'] / lstm['params_encoder']:.2f}x LSTM's encoder parameters, trains at "
+            f"{gru['train_tokens_per_second'] / lstm['train_tokens_per_second']:.2f}x its tokens/s, reaches its best "
+            f"checkpoint in {gru['seconds_to_best']:.0f}s vs {lstm['seconds_to_best']:.0f}s, and scores "
+            f"{'+' if gru['acc_mean'] >= lstm['acc_mean'] else ''}{pts(gru['acc_mean'] - lstm['acc_mean'])} points."
+        )
+    if "bag" in by and len(by) > 1:
+        ctx = max((r for r in plain if r["encoder"] != "bag"), key=lambda r: r["acc_mean"])
+        out.append(f"Context over a bag of embeddings: the best contextual encoder ({ctx['group']}) adds "
+                   f"{pts(ctx['acc_mean'] - by['bag']['acc_mean'])} points over bag ({pts(by['bag']['acc_mean'])}).")
+    if "transformer" in by and any(e in by for e in ("rnn", *GATED)):
+        rnns = [by[e] for e in ("rnn", *GATED) if e in by]
+        fastest = max(rnns, key=lambda r: r["train_tokens_per_second"])
+        t = by["transformer"]
+        out.append(f"Transformer trains at {t['train_tokens_per_second']:,.0f} tokens/s vs the fastest RNN "
+                   f"({fastest['encoder']}) at {fastest['train_tokens_per_second']:,.0f}, and scores "
+                   f"{pts(t['acc_mean'])} vs {pts(max(r['acc_mean'] for r in rnns))} for the best RNN.")
+    timed = [r for r in plain if r["seconds_to_within_1pt"] is not None]
+    if timed:
+        quick = min(timed, key=lambda r: r["seconds_to_within_1pt"])
+        out.append(f"Fastest to come within 1 point of its own best validation accuracy: {quick['group']} "
+                   f"({quick['seconds_to_within_1pt']:.0f}s of wall time).")
+    if baseline is not None and "test" in baseline or (baseline is not None and split == "validation"):
+        ref = baseline.get("test", baseline["val"])["acc"]
+        out.append(f"TF-IDF + logistic regression scores {pts(ref)}; the best neural encoder is "
+                   f"{'+' if best['acc_mean'] >= ref else ''}{pts(best['acc_mean'] - ref)} points from it.")
+    if spread:
+        field_vs = "smaller than" if spread["field_spread_mean"] < spread["encoder_spread_mean"] else "larger than"
+        out.append(f"The varied field moves accuracy by {pts(spread['field_spread_mean'])} points on average, "
+                   f"{field_vs} the {pts(spread['encoder_spread_mean'])} points between encoders"
+                   + (f" (seed spread {pts(spread['seed_spread_mean'])})." if spread["seed_spread_mean"] is not None else "."))
+    return out
+
+
+def _effect(effect_rows: list[dict], a: str, b: str, vary: str) -> dict | None:
+    for e in effect_rows:
+        if e["vary"] == vary and {e["better"], e["worse"]} == {a, b}:
+            return e
+    return None

@@ -1,0 +1,119 @@
+"""Write report.md, results.csv, results.json and the PNG figures of a comparison."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+
+import numpy as np
+import torch
+
+from textclf.compare import analysis, plots
+
+
+def write_report(output: str, planned, config: str, split: str, lengths: np.ndarray, labels: np.ndarray,
+                 baseline: dict | None, budget: str, axes: dict) -> dict:
+    runs = analysis.load_runs(output, planned)
+    rows = analysis.summarise(runs)
+    quartiles = analysis.length_quartiles(runs, lengths, labels, (baseline or {}).get("test_predictions"))
+    curves = analysis.learning_curves(runs)
+    effects = analysis.effects(runs)
+    spread = analysis.vary_spread(runs)
+    found = analysis.findings(rows, effects, quartiles, spread, baseline, split)
+    per_seed = {}
+    for r in runs:
+        per_seed.setdefault(r.group, []).append(r.acc)
+    baseline_acc = (baseline.get("test") or baseline["val"])["acc"] if baseline else None
+
+    plots.accuracy_chart(rows, per_seed, baseline_acc, split, os.path.join(output, "accuracy.png"))
+    plots.quartile_chart(quartiles, os.path.join(output, "length_quartiles.png"), split)
+    plots.learning_curves_chart(curves, os.path.join(output, "learning_curves.png"))
+    plots.speed_chart(rows, os.path.join(output, "speed.png"), split)
+
+    with open(os.path.join(output, "results.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["run", "encoder", "vary", "seed", "params_total", "params_encoder", f"{split}_acc", f"{split}_f1",
+                    "best_epoch", "seconds_to_best", "train_tokens_per_second", "inference_texts_per_second",
+                    "peak_memory_mb"])
+        for r in runs:
+            m = r.metrics
+            w.writerow([r.name, r.encoder, r.vary, r.seed, m["parameters"]["total"], m["parameters"]["encoder"],
+                        f"{r.acc:.4f}", f"{r.f1:.4f}", m["best_epoch"], m["seconds_to_best"],
+                        m["train_tokens_per_second"], r.analysis["inference_texts_per_second"], m["peak_memory_mb"]])
+    machine = {"cpus": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+               "platform": platform.platform(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    result = {"config": config, "split": split, "budget": budget, "vary": axes, "machine": machine, "summary": rows,
+              "length_quartiles": quartiles, "learning_curves": curves, "effects": effects, "vary_spread": spread,
+              "tfidf": {k: v for k, v in (baseline or {}).items() if k != "test_predictions"} or None, "findings": found}
+    with open(os.path.join(output, "results.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    with open(os.path.join(output, "report.md"), "w", encoding="utf-8") as f:
+        f.write(_markdown(result, runs))
+    return result
+
+
+def _markdown(res: dict, runs) -> str:
+    pts = lambda x: f"{100 * x:.2f}"  # noqa: E731
+    split = res["split"]
+    seeds = max(r["seeds"] for r in res["summary"])
+    lines = [
+        f"# textclf compare: {os.path.basename(res['config'])}",
+        "",
+        f"Config `{res['config']}`, {seeds} seed(s) per encoder, budget: {res['budget']}, metrics on the **{split}** "
+        f"split of the best-validation checkpoint. Machine: {res['machine']['cpus']} CPUs, torch {res['machine']['torch']}"
+        + (f", GPU {res['machine']['gpu']}" if res["machine"]["gpu"] else "") + ".",
+        "Every run shares the data split, the tokenizer (`tokenizer.json`) and the budget; only the encoder, "
+        "the seed" + (" and the varied field" if res["vary"] else "") + " change.",
+        "",
+        "## Findings",
+        "",
+        *[f"- {s}" for s in res["findings"]],
+        "",
+        "## Results",
+        "",
+        f"| encoder | params (total / encoder) | {split} acc | {split} macro-F1 | best epoch | s to best | "
+        "train tokens/s | inference texts/s | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in res["summary"]:
+        lines.append(
+            f"| {r['group']} | {r['params_total']:,} / {r['params_encoder']:,} | {pts(r['acc_mean'])} ± {pts(r['acc_std'])} | "
+            f"{pts(r['f1_mean'])} ± {pts(r['f1_std'])} | {r['best_epoch']:.1f} | {r['seconds_to_best']:.0f} | "
+            f"{r['train_tokens_per_second']:,.0f} | {r['inference_texts_per_second']:,.0f} | {r['peak_memory_mb']:.0f} |")
+    if res["tfidf"]:
+        t = res["tfidf"]
+        ref = t.get("test") or t["val"]
+        lines.append(f"| TF-IDF 1-2 grams + logistic regression (C={t['C']} chosen on validation) | {t['features']:,} features | "
+                     f"{pts(ref['acc'])} | {pts(ref['f1'])} | - | {t['seconds']:.0f} (fit) | - | - | - |")
+    q = res["length_quartiles"]
+    lines += ["", "## Accuracy by text length", "", "| encoder | " + " | ".join(q["quartiles"]) + " |",
+              "|---|" + "---|" * 4]
+    for g, vals in q["accuracy"].items():
+        lines.append(f"| {g} | " + " | ".join(pts(v) for v in vals) + " |")
+    lines += ["", "![accuracy by length](length_quartiles.png)", "", "## Effect sizes", "",
+              "Mean accuracy difference between encoders, and whether it is larger than the seed-to-seed spread "
+              "(the wider min-max range of the two over seeds).", "",
+              "| better | worse | " + ("varied | " if res["vary"] else "") + "difference (pts) | seed spread (pts) | beyond noise |",
+              "|---|---|" + ("---|" if res["vary"] else "") + "---|---|---|"]
+    for e in res["effects"]:
+        spread = "n/a" if e["seed_spread"] is None else pts(e["seed_spread"])
+        verdict = "n/a" if e["beyond_noise"] is None else ("yes" if e["beyond_noise"] else "no")
+        lines.append(f"| {e['better']} | {e['worse']} | " + (f"{e['vary']} | " if res["vary"] else "")
+                     + f"{pts(e['diff'])} | {spread} | {verdict} |")
+    if res["vary_spread"]:
+        v = res["vary_spread"]
+        lines += ["", "### Varied field against encoder choice", "",
+                  f"Accuracy range caused by the varied field (per encoder, mean {pts(v['field_spread_mean'])} pts) beside the "
+                  f"range caused by the encoder choice (per value, mean {pts(v['encoder_spread_mean'])} pts)"
+                  + (f"; seed spread {pts(v['seed_spread_mean'])} pts." if v["seed_spread_mean"] is not None else "."), "",
+                  "| encoder | range over varied values (pts) |", "|---|---|"]
+        lines += [f"| {e} | {pts(x)} |" for e, x in v["by_encoder_field_spread"].items()]
+        lines += ["", "| varied value | range over encoders (pts) |", "|---|---|"]
+        lines += [f"| {k} | {pts(x)} |" for k, x in v["by_value_encoder_spread"].items()]
+    lines += ["", "## Figures", "", "![accuracy](accuracy.png)", "", "![learning curves](learning_curves.png)", "",
+              "![speed](speed.png)", "", "## Runs", "",
+              "Each run is a normal run directory under `runs/` (its `best.ckpt` works with `textclf evaluate` and "
+              "`textclf predict`); `results.csv` has one row per run.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,218 @@
+"""Plan and run the comparison: one normal run directory per (vary values, encoder, seed).
+
+Every run gets the same config, data split (--data.seed), shared tokenizer file and budget; only the
+encoder, the seed and the --vary fields change. Finished runs (metrics.json + analysis.json) are
+skipped, so re-running the command only does what is missing; an interrupted run is resumed.
+Each run trains in its own process, so peak memory and speed are that run's alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from textclf.encoders import ENCODERS
+from textclf.errors import TextclfError
+
+
+@dataclass
+class PlannedRun:
+    encoder: str
+    seed: int
+    vary: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        parts = [self.encoder] + [f"{k.split('.')[-1]}-{v}" for k, v in self.vary.items()] + [f"seed{self.seed}"]
+        return re.sub(r"[^A-Za-z0-9_.=-]", "_", "_".join(parts))
+
+    @property
+    def vary_label(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.vary.items())
+
+
+def parse_vary(items: list[str]) -> dict[str, list[str]]:
+    """`model.init=default,orthogonal` -> {"model.init": ["default", "orthogonal"]}."""
+    axes = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not values or not re.fullmatch(r"(model|data|trainer)\.[A-Za-z_.]+", key):
+            raise TextclfError(f"--vary {item!r}: write KEY=V1,V2 with a config field, e.g. --vary model.init=default,orthogonal")
+        if key == "model.encoder":
+            raise TextclfError("--vary model.encoder: the encoders are already an axis; use --encoders")
+        axes[key] = [v for v in values.split(",") if v]
+    return axes
+
+
+def parse_duration(text: str) -> str:
+    """`90s`, `10m`, `1h30m` -> Lightning's DD:HH:MM:SS."""
+    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text.strip())
+    if not text.strip() or not m or not any(m.groups()):
+        raise TextclfError(f"--max_time {text!r}: write a duration such as 90s, 10m or 1h30m")
+    h, mi, s = (int(g or 0) for g in m.groups())
+    total = h * 3600 + mi * 60 + s
+    return f"{total // 86400:02d}:{total % 86400 // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def plan(encoders: list[str], seeds: list[int], axes: dict[str, list[str]]) -> list[PlannedRun]:
+    combos = [dict(zip(axes, values)) for values in itertools.product(*axes.values())] or [{}]
+    return [PlannedRun(e, s, combo) for combo in combos for e in encoders for s in seeds]
+
+
+def compare_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="textclf compare",
+        description="Train every encoder on the same data, tokenizer and budget over several seeds, and report.",
+        epilog="Other flags (--model.*, --data.*, --trainer.*) are passed to every run.",
+    )
+    p.add_argument("--config", required=True, help="a config of configs/, e.g. configs/sst2.yaml")
+    p.add_argument("--encoders", default=",".join(ENCODERS), help="comma-separated encoders")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per encoder (1, 2, ... N)")
+    p.add_argument("--vary", action="append", default=[], help="KEY=V1,V2: another axis, e.g. model.init=default,orthogonal")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--max_epochs", type=int, help="epochs per run (default: the config's)")
+    budget.add_argument("--max_time", help="wall time per run, e.g. 10m")
+    p.add_argument("--output", required=True, help="report folder, e.g. reports/sst2")
+    p.add_argument("--no_tfidf", action="store_true", help="skip the TF-IDF + logistic regression reference")
+
+    def error(message):
+        raise TextclfError(f"{message} (see textclf compare --help)")
+
+    p.error = error
+    args, passthrough = p.parse_known_args(argv)
+    encoders = [e.strip() for e in args.encoders.split(",") if e.strip()]
+    unknown = [e for e in encoders if e not in ENCODERS]
+    if unknown:
+        raise TextclfError(f"unknown encoder(s) {', '.join(unknown)}: choose from {', '.join(ENCODERS)}")
+    if args.seeds < 1:
+        raise TextclfError("--seeds must be at least 1")
+    bad = [a for a in passthrough if a.startswith("--") and not re.match(r"--(model|data|trainer)\.", a)]
+    if bad:
+        raise TextclfError(f"unknown flag {bad[0]} for textclf compare: see textclf compare --help")
+    axes = parse_vary(args.vary)
+    budget_args = []
+    if args.max_epochs:
+        budget_args = ["--trainer.max_epochs", str(args.max_epochs)]
+    elif args.max_time:
+        budget_args = ["--trainer.max_time", parse_duration(args.max_time)]
+    return run_comparison(args.config, encoders, list(range(1, args.seeds + 1)), axes, budget_args, passthrough,
+                          args.output, tfidf=not args.no_tfidf)
+
+
+def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dict[str, list[str]],
+                   budget_args: list[str], passthrough: list[str], output: str, tfidf: bool = True) -> int:
+    from textclf.compare.report import write_report
+    from textclf.training import parse_train_args
+
+    os.makedirs(os.path.join(output, "runs"), exist_ok=True)
+    base = ["--config", config, *passthrough]
+    # The shared data: one split (seed fixed), one tokenizer trained once for every run.
+    cli = parse_train_args([*base, "--seed", str(seeds[0])])
+    dm = cli.datamodule
+    data_seed = dm.hparams.seed
+    dm.prepare_data()
+    dm.setup("fit")
+    tok_path = os.path.join(output, "tokenizer.json")
+    if not os.path.exists(tok_path):
+        with open(tok_path, "w", encoding="utf-8") as f:
+            f.write(dm.tokenizer_json)
+    shares_tokenizer = not any(k.startswith(("data.tokenizer", "data.vocab_size", "data.min_frequency", "data.lowercase"))
+                               for k in axes)
+    eval_split = "test" if "test" in dm.splits else "validation"
+    eval_texts = dm.texts[eval_split]
+    eval_labels = dm.splits[eval_split].labels
+    eval_lengths = np.array([len(e.ids) for e in dm.tokenizer.encode_batch_fast(eval_texts, add_special_tokens=False)])
+
+    runs = plan(encoders, seeds, axes)
+    started = time.perf_counter()
+    trained_seconds: list[float] = []
+    for i, run in enumerate(runs, 1):
+        run_dir = os.path.join(output, "runs", run.name)
+        label = f"[{i}/{len(runs)}] {run.name}"
+        if _finished(run_dir):
+            print(f"{label}: done earlier, skipped", flush=True)
+            continue
+        t0 = time.perf_counter()
+        args = [*base, "--model.encoder", run.encoder, "--seed", str(run.seed), "--data.seed", str(data_seed),
+                "--run_dir", run_dir, "--trainer.enable_progress_bar", "false", *budget_args]
+        if shares_tokenizer:
+            args += ["--data.tokenizer_file", tok_path]
+        for key, value in run.vary.items():
+            args += [f"--{key}", value]
+        if os.path.exists(os.path.join(run_dir, "last.ckpt")) and not os.path.exists(os.path.join(run_dir, "metrics.json")):
+            args.append("--resume")
+        elif os.path.isdir(run_dir) and os.listdir(run_dir):
+            args.append("--overwrite")
+        _train_in_subprocess(args, run_dir)
+        _analyse(run_dir, eval_texts, eval_labels, eval_lengths, eval_split)
+        trained_seconds.append(time.perf_counter() - t0)
+        left = sum(1 for r in runs[i:] if not _finished(os.path.join(output, "runs", r.name)))
+        eta = np.mean(trained_seconds) * left
+        with open(os.path.join(run_dir, "metrics.json")) as f:
+            acc = (json.load(f).get("test") or {}).get("acc")
+        print(f"{label}: {trained_seconds[-1]:.0f}s" + (f", test acc {acc:.4f}" if acc is not None else "")
+              + f" | elapsed {_clock(time.perf_counter() - started)}, ETA {_clock(eta)}", flush=True)
+
+    baseline = None
+    if tfidf:
+        baseline = _tfidf(output, dm, eval_split)
+    write_report(output, runs, config, eval_split, eval_lengths, eval_labels, baseline,
+                 budget=" ".join(budget_args) or "the config's max_epochs", axes=axes)
+    print(f"report: {os.path.join(output, 'report.md')}")
+    return 0
+
+
+def _finished(run_dir: str) -> bool:
+    return all(os.path.exists(os.path.join(run_dir, f)) for f in ("metrics.json", "analysis.json"))
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m // 60}h{m % 60:02d}m" if m >= 60 else f"{m}m{s:02d}s"
+
+
+def _train_in_subprocess(args: list[str], run_dir: str) -> None:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run([sys.executable, "-m", "textclf.cli", "train", *args], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        raise TextclfError(f"run {run_dir} failed: {lines[-1] if lines else 'no output'} (rerun compare to resume)")
+
+
+def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.ndarray, split: str) -> None:
+    """Inference speed through the predict path, and per-example predictions for the length analysis."""
+    from textclf.predict import load_classifier
+
+    clf = load_classifier(os.path.join(run_dir, "best.ckpt"))
+    clf.predict_proba(texts[:256])  # warm-up
+    t0 = time.perf_counter()
+    preds = clf.predict_proba(texts).argmax(1)
+    seconds = time.perf_counter() - t0
+    out = {"split": split, "inference_texts_per_second": round(len(texts) / seconds, 1),
+           "accuracy": float((preds == labels).mean()), "predictions": preds.tolist()}
+    with open(os.path.join(run_dir, "analysis.json"), "w") as f:
+        json.dump(out, f)
+
+
+def _tfidf(output: str, dm, eval_split: str) -> dict:
+    from textclf.compare.baseline import tfidf_logreg
+
+    path = os.path.join(output, "tfidf.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    split = lambda s: (dm.texts[s], dm.splits[s].labels)  # noqa: E731
+    result = tfidf_logreg(dm.tokenizer, split("train"), split("validation"), split("test") if "test" in dm.splits else None)
+    with open(path, "w") as f:
+        json.dump(result, f)
+    print(f"TF-IDF + logistic regression: {eval_split} acc {result.get('test', result['val'])['acc']:.4f}", flush=True)
+    return result
