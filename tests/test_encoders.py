@@ -44,9 +44,12 @@ def test_forward_backward_on_real_batch_reaches_every_parameter(name, sst2_batch
 
 
 @pytest.mark.parametrize("name,pooling", POOLINGS)
-def test_padding_never_changes_the_output(name, pooling, sst2_batch):
+@pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
+def test_padding_never_changes_the_output(name, pooling, packed, sst2_batch):
     dm, batch = sst2_batch
-    model = small_model(name, dm.vocab_size, pooling=pooling, num_layers=2).eval()
+    if packed and name not in ("rnn", "lstm", "gru"):
+        pytest.skip("packing applies to RNNs only")
+    model = small_model(name, dm.vocab_size, pooling=pooling, num_layers=2, packed=packed).eval()
     n = int(batch["lengths"].min())
     short = batch["input_ids"][batch["lengths"].argmin(), :n]
     longer = torch.randint(2, dm.vocab_size, (3, 4 * n + 40))
@@ -61,7 +64,7 @@ def test_padding_never_changes_the_output(name, pooling, sst2_batch):
 
 def recurrent_weights(name, size=32):
     enc = build_encoder(name, 16, hidden_size=size, num_layers=1, bidirectional=False)
-    return sum(p.numel() for n, p in enc.rnn.named_parameters() if n.startswith("weight_hh"))
+    return sum(p.numel() for n, p in enc.named_parameters() if "weight_hh" in n)
 
 
 def test_recurrent_weights_lstm_gru_rnn_are_4_3_1():
@@ -72,27 +75,28 @@ def test_recurrent_weights_lstm_gru_rnn_are_4_3_1():
 def test_orthogonal_init_gives_orthogonal_recurrent_blocks():
     for name in ("rnn", "gru", "lstm"):
         enc = build_encoder(name, 16, hidden_size=24, num_layers=2, init="orthogonal")
-        for pname, p in enc.rnn.named_parameters():
-            if pname.startswith("weight_hh"):
+        for pname, p in enc.named_parameters():
+            if "weight_hh" in pname:
                 for g in range(enc.gates):
                     w = p[g * 24:(g + 1) * 24]
                     torch.testing.assert_close(w @ w.T, torch.eye(24), atol=1e-5, rtol=0)
-            elif pname.startswith("bias") and name != "lstm":
+            elif ".bias" in pname and name != "lstm":
                 assert p.abs().sum() == 0
 
 
 def test_default_init_is_not_orthogonal():
     enc = build_encoder("gru", 16, hidden_size=24, init="default")
-    w = enc.rnn.weight_hh_l0[:24]
+    w = enc.layers[0][0].weight_hh_l0[:24]
     assert not torch.allclose(w @ w.T, torch.eye(24), atol=1e-2)
 
 
 def test_lstm_forget_bias_is_set_on_every_layer_and_direction():
     enc = build_encoder("lstm", 16, hidden_size=24, num_layers=2, forget_bias=1.0)
-    for pname, p in enc.rnn.named_parameters():
-        if pname.startswith("bias_ih"):
+    assert len(enc.kernels()) == 4  # 2 layers x 2 directions
+    for pname, p in enc.named_parameters():
+        if "bias_ih" in pname:
             assert torch.all(p[24:48] == 1.0)
-        if pname.startswith("bias_hh"):
+        if "bias_hh" in pname:
             assert torch.all(p[24:48] == 0.0)
 
 
@@ -115,7 +119,25 @@ def test_no_python_loop_over_time_steps_in_any_forward():
     for cls in {*ENCODERS.values(), encoders.SelfAttention, encoders.TransformerBlock}:
         tree = ast.parse(inspect.getsource(cls.forward).strip().replace("\n    ", "\n"))
         loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While))]
-        # the only loop allowed is the Transformer's loop over its layers
-        assert all("block" in ast.unparse(n.target) for n in loops if isinstance(n, ast.For)), cls
+        # the only loops allowed are over layers (Transformer blocks, stacked RNN layers)
+        assert all(any(w in ast.unparse(n.target) for w in ("block", "layer")) for n in loops if isinstance(n, ast.For)), cls
         assert not [n for n in loops if isinstance(n, ast.While)]
     assert issubclass(ENCODERS["gru"].cell, nn.GRU) and issubclass(ENCODERS["lstm"].cell, nn.LSTM)
+
+
+def test_bidirectional_last_state_matches_torchs_packed_bidirectional_kernel():
+    """Our two unidirectional kernels on the padded batch equal nn.GRU(bidirectional) on packed input."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    enc = build_encoder("gru", 8, hidden_size=6, pooling="last").eval()
+    ref = nn.GRU(8, 6, batch_first=True, bidirectional=True)
+    fwd, bwd = enc.layers[0]
+    with torch.no_grad():
+        for name, p in fwd.named_parameters():
+            getattr(ref, name).copy_(p)
+            getattr(ref, name + "_reverse").copy_(getattr(bwd, name))
+    x, lengths = torch.randn(3, 7, 8), torch.tensor([7, 2, 5])
+    mask = torch.arange(7)[None] < lengths[:, None]
+    with torch.no_grad():
+        _, h = ref(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+        torch.testing.assert_close(enc(x, lengths, mask), torch.cat([h[0], h[1]], -1), atol=1e-6, rtol=0)

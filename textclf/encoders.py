@@ -42,11 +42,19 @@ class BagEncoder(nn.Module):
 
 
 class RNNEncoder(nn.Module):
-    """One wrapper over torch's fused RNN/LSTM/GRU kernels, run on packed sequences so padding never
-    changes an output. Subclasses only name the cell."""
+    """One wrapper over torch's fused RNN/LSTM/GRU kernels; subclasses only name the cell.
+
+    Padding never changes an output. Each direction is its own unidirectional kernel: the forward one
+    reads the padded batch as it is (padding sits after the last real token, so it cannot reach a real
+    position), the backward one reads every sequence reversed within its own length (padding again at
+    the end). With length-bucketed batches padding is ~2% of the slots, and this runs the kernels on
+    contiguous tensors; `packed=True` runs them on PackedSequences instead, which is exact too but was
+    measured slower on CPU (bench/throughput.py).
+    """
 
     cell: type[nn.RNNBase] = nn.RNN
     poolings = ("last", *MASKED_POOLINGS)
+    # SST-2 validation accuracy of a BiGRU, 6 epochs: max 0.798, mean 0.782, attention 0.781, last 0.766
     default_pooling = "max"
 
     def __init__(
@@ -60,66 +68,100 @@ class RNNEncoder(nn.Module):
         init: str = "default",
         forget_bias: float | None = None,
         nonlinearity: str = "tanh",
+        packed: bool = False,
         **_,
     ):
         super().__init__()
         pooling = pooling or self.default_pooling
         _check_choice(pooling, self.poolings, "pooling")
         _check_choice(init, INITS, "init")
-        kwargs = {"nonlinearity": nonlinearity} if self.cell is nn.RNN else {}
+        kwargs = {}
         if self.cell is nn.RNN:
             _check_choice(nonlinearity, ("tanh", "relu"), "nonlinearity")
-        self.rnn = self.cell(
-            input_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional, batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0, **kwargs,
-        )
+            kwargs["nonlinearity"] = nonlinearity
         self.directions = 2 if bidirectional else 1
+        self.hidden_size = hidden_size
+        # layers[i][d]: layer i, direction d (0 forward, 1 backward)
+        self.layers = nn.ModuleList(
+            nn.ModuleList(
+                self.cell(input_dim if i == 0 else hidden_size * self.directions, hidden_size, batch_first=True, **kwargs)
+                for _ in range(self.directions)
+            )
+            for i in range(num_layers)
+        )
+        self.between = nn.Dropout(dropout if num_layers > 1 else 0.0)
         self.pooling = pooling
+        self.packed = packed
         self.output_dim = hidden_size * self.directions
         if pooling != "last":
             self.pool = MaskedPooling(pooling, self.output_dim)
         self.reset_recurrent(init, forget_bias)
 
+    def kernels(self) -> list[nn.RNNBase]:
+        return [rnn for layer in self.layers for rnn in layer]
+
     @property
     def gates(self) -> int:
         """Weight blocks per layer: 4 for LSTM (i, f, g, o), 3 for GRU (r, z, n), 1 for a vanilla RNN."""
-        return self.rnn.weight_hh_l0.shape[0] // self.rnn.hidden_size
+        return self.layers[0][0].weight_hh_l0.shape[0] // self.hidden_size
 
     @torch.no_grad()
     def reset_recurrent(self, init: str, forget_bias: float | None) -> None:
         """`xavier`: xavier input and recurrent weights; `orthogonal`: each gate's recurrent block
         orthogonal, xavier input weights; both with zero biases. `forget_bias` (LSTM) is set last."""
-        h = self.rnn.hidden_size
-        for name, p in self.rnn.named_parameters():
-            if init == "default":
-                break
-            if name.startswith("bias"):
-                p.zero_()
-            elif name.startswith("weight_hh") and init == "orthogonal":
-                for g in range(self.gates):
-                    nn.init.orthogonal_(p[g * h:(g + 1) * h])
-            else:
-                for g in range(self.gates):
-                    nn.init.xavier_uniform_(p[g * h:(g + 1) * h])
-        if forget_bias is not None and self.cell is nn.LSTM:
-            for name, p in self.rnn.named_parameters():
-                if name.startswith("bias_ih"):
-                    p[h:2 * h] = forget_bias
-                elif name.startswith("bias_hh"):
-                    p[h:2 * h] = 0.0  # the two biases add up; keep the sum at forget_bias
+        h = self.hidden_size
+        for rnn in self.kernels():
+            for name, p in rnn.named_parameters():
+                if init == "default":
+                    break
+                if name.startswith("bias"):
+                    p.zero_()
+                elif name.startswith("weight_hh") and init == "orthogonal":
+                    for g in range(self.gates):
+                        nn.init.orthogonal_(p[g * h:(g + 1) * h])
+                else:
+                    for g in range(self.gates):
+                        nn.init.xavier_uniform_(p[g * h:(g + 1) * h])
+            if forget_bias is not None and self.cell is nn.LSTM:
+                for name, p in rnn.named_parameters():
+                    if name.startswith("bias_ih"):
+                        p[h:2 * h] = forget_bias
+                    elif name.startswith("bias_hh"):
+                        p[h:2 * h] = 0.0  # the two biases add up; keep the sum at forget_bias
+
+    def _run(self, rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if not self.packed:
+            return rnn(x)[0]
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        return pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # x (B, T, E), lengths (B,)
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, h_n = self.rnn(packed)
+        b, t, _ = x.shape
+        pos = torch.arange(t, device=x.device)[None, :]
+        # (B * T,): row of the flattened batch that position t reads when each sequence is read backwards
+        # within its length (padding stays in place); whole rows, so the backward pass is a cheap index_add
+        within = torch.where(pos < lengths[:, None], lengths[:, None] - 1 - pos, pos)  # (B, T)
+        reverse = (within + t * torch.arange(b, device=x.device)[:, None]).reshape(-1)
+        for i, layer in enumerate(self.layers):
+            if i:
+                x = self.between(x)
+            outs = [self._run(layer[0], x, lengths)]  # (B, T, H)
+            if self.directions == 2:
+                back = self._run(layer[1], _rows(x, reverse), lengths)
+                outs.append(_rows(back, reverse))  # (B, T, H), in reading order again
+            x = torch.cat(outs, dim=-1)  # (B, T, dirs * H)
         if self.pooling == "last":
-            if isinstance(h_n, tuple):  # LSTM: (h, c)
-                h_n = h_n[0]
-            # h_n (layers * dirs, B, H): the top layer's forward state after the last token, and its
-            # backward state after reading back to position 0
-            return torch.cat(list(h_n[-self.directions:]), dim=-1)  # (B, dirs * H)
-        states, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])  # (B, T, dirs * H)
-        return self.pool(states, mask)
+            # forward state after the last real token; backward state after reading back to position 0
+            last = (lengths - 1)[:, None, None].expand(b, 1, self.hidden_size)
+            finals = [outs[0].gather(1, last)[:, 0]] + [o[:, 0] for o in outs[1:]]
+            return torch.cat(finals, dim=-1)  # (B, dirs * H)
+        return self.pool(x, mask)
+
+
+def _rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """(B, T, D) -> (B, T, D) with positions taken from the flattened rows `index` (B * T,)."""
+    b, t, d = x.shape
+    return x.reshape(b * t, d).index_select(0, index).view(b, t, d)
 
 
 class GRUEncoder(RNNEncoder):
@@ -178,7 +220,8 @@ class TransformerEncoder(nn.Module):
     """Transformer encoder over the embeddings (width = embedding_dim), with a key-padding mask."""
 
     poolings = ("cls", *MASKED_POOLINGS)
-    default_pooling = "mean"
+    # SST-2 validation accuracy, 2 layers, 8 epochs: attention 0.797, mean 0.780, max 0.767
+    default_pooling = "attention"
 
     def __init__(
         self,

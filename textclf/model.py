@@ -42,6 +42,7 @@ class TextClassifier(L.LightningModule):
         pooling: Optional[str] = None,
         nonlinearity: str = "tanh",
         init: str = "default",
+        packed: bool = False,
         forget_bias: Optional[float] = 1.0,
         num_heads: int = 4,
         ff_dim: int = 256,
@@ -73,6 +74,7 @@ class TextClassifier(L.LightningModule):
                 mean, max, attention (bag). Unset: the encoder's measured default.
             nonlinearity: tanh or relu, for the vanilla rnn.
             init: RNN weight init: default (PyTorch's), xavier, orthogonal.
+            packed: RNNs run on PackedSequences instead of the padded batch (same outputs; slower on CPU).
             forget_bias: LSTM forget-gate bias (Jozefowicz et al. 2015: 1.0); null keeps the init's.
             num_heads: Transformer attention heads.
             ff_dim: Transformer feed-forward width.
@@ -112,7 +114,7 @@ class TextClassifier(L.LightningModule):
         self.embedding = TokenEmbedding(hp.num_embeddings, hp.embedding_dim, hp.embedding_dropout)
         self.encoder = build_encoder(
             hp.encoder, hp.embedding_dim, hidden_size=hp.hidden_size, num_layers=hp.num_layers,
-            bidirectional=hp.bidirectional, dropout=hp.dropout, pooling=hp.pooling, init=hp.init,
+            bidirectional=hp.bidirectional, dropout=hp.dropout, pooling=hp.pooling, init=hp.init, packed=hp.packed,
             forget_bias=hp.forget_bias, nonlinearity=hp.nonlinearity, num_heads=hp.num_heads, ff_dim=hp.ff_dim,
             positions=hp.positions, max_positions=hp.max_positions or 512,
         )

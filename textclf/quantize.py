@@ -1,0 +1,23 @@
+"""Opt-in int8 dynamic quantization for CPU prediction (`textclf predict --quantize`).
+
+LSTM/GRU and Linear weights become int8; activations are quantized on the fly. The accuracy change
+is measured by bench/throughput.py (--quantize section) and reported in the README.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import nn
+
+from textclf.model import TextClassifier
+
+
+def quantize_dynamic(model: TextClassifier) -> TextClassifier:
+    """A copy of `model` whose LSTM/GRU/Linear layers run in int8 (CPU only)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in favour of torchao
+        q = torch.ao.quantization.quantize_dynamic(model.cpu().eval(), {nn.Linear, nn.LSTM, nn.GRU}, dtype=torch.qint8)
+    q.tokenizer_json, q.preprocessing, q.data_source = model.tokenizer_json, model.preprocessing, model.data_source
+    return q
