@@ -258,7 +258,7 @@ def _nonempty_lines(lines: list[str], where: str) -> list[str]:
 
 
 def _cmd_compare(argv: list[str]) -> int:
-    from textclf.compare import compare_main
+    from textclf.compare.runner import compare_main
 
     return compare_main(argv)
 

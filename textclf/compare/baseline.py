@@ -16,7 +16,8 @@ from tokenizers import Tokenizer
 
 
 def _token_strings(tokenizer: Tokenizer, texts: list[str]) -> list[str]:
-    return [" ".join(e.tokens) for e in tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+    # encode_batch, not encode_batch_fast: the fast path leaves the token strings empty
+    return [" ".join(e.tokens) for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
 
 
 def tfidf_logreg(tokenizer: Tokenizer, train: tuple[list[str], np.ndarray], val: tuple[list[str], np.ndarray],
