@@ -135,14 +135,15 @@ def test_python_train_py_same_flags(tmp_path):
 
 
 def test_ddp_on_two_cpu_processes_matches_single_process(tmp_path):
-    common = ["--config", "configs/trec.yaml", "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false",
+    common = ["--config", "configs/trec.yaml", "--trainer.max_epochs", "4", "--trainer.enable_progress_bar", "false",
               "--model.encoder", "bag"]
-    r1 = textclf("train", *common, "--run_dir", tmp_path / "single")
+    r1 = textclf("train", *common, "--run_dir", tmp_path / "single", timeout=300)
     assert r1.returncode == 0, r1.stderr
     r2 = textclf("train", *common, "--run_dir", tmp_path / "ddp", "--trainer.accelerator", "cpu",
-                 "--trainer.devices", "2", "--trainer.strategy", "ddp")
+                 "--trainer.devices", "2", "--trainer.strategy", "ddp", timeout=300)
     assert r2.returncode == 0, r2.stderr
     single = json.loads((tmp_path / "single" / "metrics.json").read_text())
     ddp = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
-    assert ddp["test"]["acc"] > 0.5
-    assert abs(ddp["test"]["acc"] - single["test"]["acc"]) < 0.15
+    assert ddp["test"]["acc"] > 0.55
+    # each rank sees half the batches, so an epoch is half the optimiser steps: close, not equal
+    assert abs(ddp["test"]["acc"] - single["test"]["acc"]) < 0.1

@@ -104,3 +104,19 @@ def test_vary_duration_and_plan_parsing():
         parse_duration("ten")
     runs = plan(["gru", "lstm"], [1, 2], {"model.init": ["default", "orthogonal"]})
     assert len(runs) == 8 and runs[0].name == "gru_init-default_seed1"
+
+
+def test_vary_adds_an_axis_and_the_report_sets_it_beside_the_encoder(tmp_path):
+    out = tmp_path / "vary"
+    r = textclf("compare", "--config", "configs/trec.yaml", "--encoders", "bag,gru", "--seeds", "1", *TINY,
+                "--vary", "model.embedding_dim=32,64", "--no_tfidf", "--output", out)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (out / "runs").iterdir()) == [
+        "bag_embedding_dim-32_seed1", "bag_embedding_dim-64_seed1", "gru_embedding_dim-32_seed1", "gru_embedding_dim-64_seed1"]
+    params = json.loads((out / "runs" / "bag_embedding_dim-64_seed1" / "metrics.json").read_text())["parameters"]
+    vocab = json.loads((out / "tokenizer.json").read_text())["model"]["vocab"]
+    assert params["embedding"] == 64 * len(vocab)
+    res = json.loads((out / "results.json").read_text())
+    assert set(res["vary_spread"]["by_encoder_field_spread"]) == {"bag", "gru"}
+    assert "Varied field against encoder choice" in (out / "report.md").read_text()
+    assert any(s.startswith("The varied field moves accuracy") for s in res["findings"])

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Optional
 
 import lightning as L
+import torch
 from jsonargparse import ActionYesNo
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -246,7 +247,11 @@ def _fit(cli: TextclfCLI, run_dir: str, worker: bool) -> dict | None:
     ckpt_path = os.path.join(run_dir, "last.ckpt") if config["resume"] else None
     trainer.fit(model, dm, ckpt_path=ckpt_path)
     wall = time.perf_counter() - start
-    if trainer.global_rank != 0:
+    rank = trainer.global_rank
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # the final evaluation runs on rank 0 alone: metrics must not wait to sync with finished workers
+        torch.distributed.destroy_process_group()
+    if rank != 0:
         return None
     if trainer.interrupted:
         raise KeyboardInterrupt

@@ -64,8 +64,8 @@ def _markdown(res: dict, runs) -> str:
         f"Config `{res['config']}`, {seeds} seed(s) per encoder, budget: {res['budget']}, metrics on the **{split}** "
         f"split of the best-validation checkpoint. Machine: {res['machine']['cpus']} CPUs, torch {res['machine']['torch']}"
         + (f", GPU {res['machine']['gpu']}" if res["machine"]["gpu"] else "") + ".",
-        "Every run shares the data split, the tokenizer (`tokenizer.json`) and the budget; only the encoder, "
-        "the seed" + (" and the varied field" if res["vary"] else "") + " change.",
+        "Every run shares the data split, the tokenizer (`tokenizer.json`) and the budget; only the encoder"
+        + (", the seed and the varied field change." if res["vary"] else " and the seed change."),
         "",
         "## Findings",
         "",

@@ -134,7 +134,7 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
 
     runs = plan(encoders, seeds, axes)
     started = time.perf_counter()
-    trained_seconds: list[float] = []
+    trained_seconds: dict[str, list[float]] = {}  # encoder -> seconds of its finished runs, for the ETA
     for i, run in enumerate(runs, 1):
         run_dir = os.path.join(output, "runs", run.name)
         label = f"[{i}/{len(runs)}] {run.name}"
@@ -154,12 +154,14 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
             args.append("--overwrite")
         _train_in_subprocess(args, run_dir)
         _analyse(run_dir, eval_texts, eval_labels, eval_lengths, eval_split)
-        trained_seconds.append(time.perf_counter() - t0)
-        left = sum(1 for r in runs[i:] if not _finished(os.path.join(output, "runs", r.name)))
-        eta = np.mean(trained_seconds) * left
+        took = time.perf_counter() - t0
+        trained_seconds.setdefault(run.encoder, []).append(took)
+        overall = np.mean([x for xs in trained_seconds.values() for x in xs])
+        eta = sum(np.mean(trained_seconds.get(r.encoder, [overall])) for r in runs[i:]
+                  if not _finished(os.path.join(output, "runs", r.name)))
         with open(os.path.join(run_dir, "metrics.json")) as f:
             acc = (json.load(f).get("test") or {}).get("acc")
-        print(f"{label}: {trained_seconds[-1]:.0f}s" + (f", test acc {acc:.4f}" if acc is not None else "")
+        print(f"{label}: {took:.0f}s" + (f", test acc {acc:.4f}" if acc is not None else "")
               + f" | elapsed {_clock(time.perf_counter() - started)}, ETA {_clock(eta)}", flush=True)
 
     baseline = None
