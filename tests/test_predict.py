@@ -1,0 +1,39 @@
+"""The Python prediction API: input order, top_k, empty texts, int8 quantization."""
+
+import numpy as np
+import pytest
+
+from textclf import load_classifier
+from textclf.errors import TextclfError
+
+TEXTS = ["an utterly charming , hilarious film .", "dull", "the acting is wooden and the plot is a mess .", "fine"]
+
+
+def test_records_in_input_order_with_probabilities(trained_run):
+    run_dir, _ = trained_run
+    clf = load_classifier(str(run_dir / "best.ckpt"))
+    records = clf.predict(TEXTS)
+    assert [r["text"] for r in records] == TEXTS
+    for r in records:
+        assert set(r["probs"]) == {"negative", "positive"}
+        assert r["label"] == max(r["probs"], key=r["probs"].get)
+        assert abs(sum(r["probs"].values()) - 1) < 1e-4
+    # batch size and order of the batch do not change a text's result
+    single = [clf.predict([t])[0]["probs"] for t in TEXTS]
+    assert all(np.allclose(list(a.values()), list(b["probs"].values()), atol=1e-5) for a, b in zip(single, records))
+    assert len(clf.predict(TEXTS, top_k=1)[0]["probs"]) == 1
+
+
+def test_empty_text_names_its_position(trained_run):
+    run_dir, _ = trained_run
+    with pytest.raises(TextclfError, match="text 2 is empty"):
+        load_classifier(str(run_dir / "best.ckpt")).predict(["fine", "  "])
+
+
+def test_quantized_model_predicts_close_to_the_float_model(trained_run):
+    run_dir, _ = trained_run
+    fp32 = load_classifier(str(run_dir / "best.ckpt")).predict_proba(TEXTS)
+    int8_clf = load_classifier(str(run_dir / "best.ckpt"), quantize=True)
+    assert "DynamicQuantized" in repr(int8_clf.model)
+    int8 = int8_clf.predict_proba(TEXTS)
+    assert np.abs(fp32 - int8).max() < 0.05
