@@ -40,15 +40,13 @@ def evaluate(
     batch_size: int = 128,
 ) -> dict:
     """Evaluate `clf` on `split` of `source` (keyword arguments of `load_splits`)."""
-    source = dict(source)
-    raw_split = split
     splits, _ = load_splits(**source, label_names=clf.label_names, single_split=split, carve=False)
     if split not in splits and "train" in splits:
         # the split was carved from train at training time: carve it again the same way
         splits, _ = load_splits(**source, label_names=clf.label_names, single_split=split, carve=True)
     if split not in splits:
         raise TextclfError(f"the data has no {split!r} split (it has {', '.join(splits)}): choose one with --split")
-    ds = splits[raw_split]
+    ds = splits[split]
     labels = np.asarray(ds["label"][:])
     if (labels < 0).any():
         raise TextclfError(f"the {split} split has no labels: use `textclf predict` for unlabelled text")

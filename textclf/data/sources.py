@@ -131,11 +131,17 @@ def _load_files(files: dict[str, str], encoding: str | None) -> datasets.Dataset
     return raw
 
 
-def _file_error(err: Exception, files: dict[str, str], encoding: str | None) -> TextclfError:
+def _exception_chain(err: BaseException) -> list[BaseException]:
+    """`err` and every exception it was raised from or during (datasets wraps the parser's error)."""
     chain, e = [], err
     while e is not None:
         chain.append(e)
         e = e.__cause__ or e.__context__
+    return chain
+
+
+def _file_error(err: Exception, files: dict[str, str], encoding: str | None) -> TextclfError:
+    chain = _exception_chain(err)
     text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
     which = ", ".join(files.values())
     if any(isinstance(e, UnicodeDecodeError) for e in chain) or "utf-8" in text.lower() or "utf8" in text.lower():
@@ -186,11 +192,7 @@ def _load_hub(path: str, name: str | None, revision: str | None) -> datasets.Dat
     try:
         return datasets.load_dataset(path, name, revision=revision)
     except Exception as err:
-        chain, e = [], err
-        while e is not None:
-            chain.append(e)
-            e = e.__cause__ or e.__context__
-        text = " ".join(f"{type(e).__name__} {e}" for e in chain).lower()
+        text = " ".join(f"{type(e).__name__} {e}" for e in _exception_chain(err)).lower()
         offline = any(
             word in text
             for word in ("offline", "reach", "connection", "connect", "resolve", "network", "timed out", "timeout", "unreachable")
