@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from textclf.directions import can_run_side_by_side, run_directions
 from textclf.errors import TextclfError
 from textclf.pooling import MASKED_POOLINGS, MaskedPooling
 
@@ -49,7 +50,9 @@ class RNNEncoder(nn.Module):
     position), the backward one reads every sequence reversed within its own length (padding again at
     the end). With length-bucketed batches padding is ~2% of the slots, and this runs the kernels on
     contiguous tensors; `packed=True` runs them on PackedSequences instead, which is exact too but was
-    measured slower on CPU (bench/throughput.py).
+    measured slower on CPU (bench/throughput.py). On a CPU with 2+ threads the two directions of a
+    layer run side by side, one thread each (textclf/directions.py); `side_by_side=False` runs them
+    in turn.
     """
 
     cell: type[nn.RNNBase] = nn.RNN
@@ -69,6 +72,7 @@ class RNNEncoder(nn.Module):
         forget_bias: float | None = None,
         nonlinearity: str = "tanh",
         packed: bool = False,
+        side_by_side: bool = True,
         **_,
     ):
         super().__init__()
@@ -92,6 +96,7 @@ class RNNEncoder(nn.Module):
         self.between = nn.Dropout(dropout if num_layers > 1 else 0.0)
         self.pooling = pooling
         self.packed = packed
+        self.side_by_side = side_by_side
         self.output_dim = hidden_size * self.directions
         if pooling != "last":
             self.pool = MaskedPooling(pooling, self.output_dim)
@@ -145,10 +150,15 @@ class RNNEncoder(nn.Module):
         for i, layer in enumerate(self.layers):
             if i:
                 x = self.between(x)
-            outs = [self._run(layer[0], x, lengths)]  # (B, T, H)
-            if self.directions == 2:
-                back = self._run(layer[1], _rows(x, reverse), lengths)
-                outs.append(_rows(back, reverse))  # (B, T, H), in reading order again
+            if self.directions == 1:
+                outs = [self._run(layer[0], x, lengths)]  # (B, T, H)
+            else:
+                if self.side_by_side and can_run_side_by_side(x):
+                    run = lambda rnn, inputs: self._run(rnn, inputs, lengths)  # noqa: E731
+                    fwd, back = run_directions(layer[0], layer[1], run, x, _rows(x, reverse))
+                else:
+                    fwd, back = self._run(layer[0], x, lengths), self._run(layer[1], _rows(x, reverse), lengths)
+                outs = [fwd, _rows(back, reverse)]  # (B, T, H) each, both in reading order
             x = torch.cat(outs, dim=-1)  # (B, T, dirs * H)
         if self.pooling == "last":
             # forward state after the last real token; backward state after reading back to position 0

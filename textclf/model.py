@@ -43,6 +43,7 @@ class TextClassifier(L.LightningModule):
         nonlinearity: str = "tanh",
         init: str = "default",
         packed: bool = False,
+        side_by_side: bool = True,
         forget_bias: Optional[float] = 1.0,
         num_heads: int = 4,
         ff_dim: int = 256,
@@ -75,6 +76,8 @@ class TextClassifier(L.LightningModule):
             nonlinearity: tanh or relu, for the vanilla rnn.
             init: RNN weight init: default (PyTorch's), xavier, orthogonal.
             packed: RNNs run on PackedSequences instead of the padded batch (same outputs; slower on CPU).
+            side_by_side: on CPU, run the two directions of each RNN layer at the same time, one thread
+                each (same outputs up to float rounding; faster with 2+ cores).
             forget_bias: LSTM forget-gate bias (Jozefowicz et al. 2015: 1.0); null keeps the init's.
             num_heads: Transformer attention heads.
             ff_dim: Transformer feed-forward width.
@@ -115,6 +118,7 @@ class TextClassifier(L.LightningModule):
         self.encoder = build_encoder(
             hp.encoder, hp.embedding_dim, hidden_size=hp.hidden_size, num_layers=hp.num_layers,
             bidirectional=hp.bidirectional, dropout=hp.dropout, pooling=hp.pooling, init=hp.init, packed=hp.packed,
+            side_by_side=hp.side_by_side,
             forget_bias=hp.forget_bias, nonlinearity=hp.nonlinearity, num_heads=hp.num_heads, ff_dim=hp.ff_dim,
             positions=hp.positions, max_positions=hp.max_positions or 512,
         )
