@@ -2,14 +2,15 @@
 
     python bench/throughput.py [--data ../shared/data/imdb] [--infer_data ../shared/data/ag_news]
                                [--encoders bag,rnn,lstm,gru,transformer] [--out bench/results/throughput.json]
+                               [--num_workers N] [--in_turn] [--packed]   (levers, for comparison)
 
 Training: steady-state real (non-pad) tokens/s over a fixed number of batches, textclf's path
-(Lightning fit, length-bucketed batches, packed RNNs, masked Transformer) against the reference
+(Lightning fit, length-bucketed batches, RNN directions side by side, masked Transformer) against the reference
 (same model and batch size, random batches padded to max_length, RNN run on the padded tensor and
 its last time step pooled, a bare PyTorch loop), interleaved round by round. For lstm/gru also a bare
 torch.nn.LSTM/GRU forward+backward loop on the same packed batches. Inference: texts/s through
 `load_classifier(...).predict` against the reference (input order, padded to max_length, no
-inference_mode). FLOP/s as a share of a fp32 GEMM measured here, and peak resident memory per phase.
+inference_mode), and with `quantize=True` (int8 dynamic quantization). FLOP/s as a share of a fp32 GEMM measured here, and peak resident memory per phase.
 Nothing else may run on the machine meanwhile.
 """
 
@@ -220,6 +221,8 @@ def main() -> None:
     p.add_argument("--accelerator", default="cpu")
     p.add_argument("--precision", default="32-true")
     p.add_argument("--packed", action="store_true", help="RNNs on PackedSequences (the slower exact path) for comparison")
+    p.add_argument("--in_turn", action="store_true", help="RNN directions one after the other, not side by side")
+    p.add_argument("--num_workers", type=int, default=0, help="DataLoader worker processes of the textclf path")
     p.add_argument("--out", default="bench/results/throughput.json")
     args = p.parse_args()
     device = torch.device("cuda" if args.accelerator in ("gpu", "cuda") else "cpu")
@@ -227,7 +230,7 @@ def main() -> None:
     L.seed_everything(0, verbose=False)
 
     dm = TextDataModule(args.data, max_length=args.max_length, batch_size=args.batch_size, min_frequency=3,
-                        vocab_size=30000, seed=0)
+                        vocab_size=30000, seed=0, num_workers=args.num_workers)
     t0 = time.perf_counter()
     dm.setup("fit")
     print(f"data: {args.data} train {len(dm.splits['train']):,} texts, setup {time.perf_counter() - t0:.1f}s", file=sys.stderr)
@@ -240,7 +243,7 @@ def main() -> None:
     results = []
     for name in args.encoders.split(","):
         L.seed_everything(0, verbose=False)
-        model = TextClassifier(encoder=name, packed=args.packed)
+        model = TextClassifier(encoder=name, packed=args.packed, side_by_side=not args.in_turn)
         row = {"encoder": name}
         ours_tok = ours_s = ref_tok = ref_s = 0.0
         with PeakRSS() as mem_train:
@@ -265,16 +268,19 @@ def main() -> None:
             ckpt = os.path.join(tmp, "m.ckpt")
             trainer.save_checkpoint(ckpt, weights_only=True)  # the last textclf trainer: a real archive
             clf = load_classifier(ckpt, device=str(device))
+            quantized = load_classifier(ckpt, quantize=True) if device.type == "cpu" else None
             with PeakRSS() as mem_infer:
                 for label, texts in (("imdb", imdb_texts), ("ag_news", ag_texts)):
-                    clf.predict(texts[:128])  # warm-up
-                    start = time.perf_counter()
-                    clf.predict(texts, batch_size=128)
-                    ours = len(texts) / (time.perf_counter() - start)
                     ref = len(texts) / reference_predict(clf.model, clf, texts, args.batch_size, args.max_length, device)
-                    row[f"infer_{label}_texts_per_s"] = ours
                     row[f"ref_infer_{label}_texts_per_s"] = ref
-                    row[f"infer_{label}_ratio"] = ours / ref
+                    for kind, c in (("", clf), ("int8_", quantized)):
+                        if c is None:
+                            continue
+                        c.predict(texts[:128])  # warm-up
+                        start = time.perf_counter()
+                        c.predict(texts)
+                        row[f"{kind}infer_{label}_texts_per_s"] = len(texts) / (time.perf_counter() - start)
+                        row[f"{kind}infer_{label}_ratio"] = row[f"{kind}infer_{label}_texts_per_s"] / ref
             row["peak_rss_infer_mb"] = mem_infer.peak
         results.append(row)
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}), file=sys.stderr, flush=True)
@@ -285,16 +291,23 @@ def main() -> None:
     print(f"\nMachine: {machine['cpus']} CPUs, torch {machine['torch']} ({machine['torch_threads']} threads), "
           f"device {machine['device']}, fp32 GEMM {gemm / 1e9:.1f} GFLOP/s; IMDB max_length {args.max_length}, "
           f"batch {args.batch_size}, {args.steps * args.rounds} measured batches per path\n")
-    print("| encoder | train tok/s textclf | train tok/s reference | ratio | vs bare kernel | GFLOP/s (share of GEMM) | "
-          "infer IMDB texts/s (ref, ratio) | infer AG News texts/s (ref, ratio) | peak RSS train / infer MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| encoder | train tok/s textclf | train tok/s reference | ratio | vs bare kernel | GFLOP/s (share of GEMM) | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
         bare = f"{r['vs_bare_kernel']:.2f}" if "vs_bare_kernel" in r else "-"
         print(f"| {r['encoder']} | {r['train_tokens_per_s']:,.0f} | {r['ref_train_tokens_per_s']:,.0f} | {r['train_ratio']:.2f}x | "
-              f"{bare} | {r['train_gflops_per_s']:.2f} ({100 * r['gemm_share']:.1f}%) | "
-              f"{r['infer_imdb_texts_per_s']:,.0f} ({r['ref_infer_imdb_texts_per_s']:,.0f}, {r['infer_imdb_ratio']:.2f}x) | "
-              f"{r['infer_ag_news_texts_per_s']:,.0f} ({r['ref_infer_ag_news_texts_per_s']:,.0f}, {r['infer_ag_news_ratio']:.2f}x) | "
-              f"{r['peak_rss_train_mb']:.0f} / {r['peak_rss_infer_mb']:.0f} |")
+              f"{bare} | {r['train_gflops_per_s']:.2f} ({100 * r['gemm_share']:.1f}%) | {r['peak_rss_train_mb']:.0f} |")
+    print("\n| encoder | IMDB texts/s textclf (reference, ratio) | IMDB int8 (ratio) | AG News texts/s textclf (reference, ratio) "
+          "| AG News int8 (ratio) | peak RSS MB |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        cells = []
+        for label in ("imdb", "ag_news"):
+            cells.append(f"{r[f'infer_{label}_texts_per_s']:,.0f} ({r[f'ref_infer_{label}_texts_per_s']:,.0f}, "
+                         f"{r[f'infer_{label}_ratio']:.2f}x)")
+            q = f"int8_infer_{label}_texts_per_s"
+            cells.append(f"{r[q]:,.0f} ({r[f'int8_infer_{label}_ratio']:.2f}x)" if q in r else "-")
+        print(f"| {r['encoder']} | {' | '.join(cells)} | {r['peak_rss_infer_mb']:.0f} |")
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"machine": machine, "args": vars(args), "results": results}, f, indent=2)

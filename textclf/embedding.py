@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from textclf.data.tokenizer import PAD_ID
+from textclf.dropout import Dropout
 from textclf.errors import TextclfError
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ class TokenEmbedding(nn.Module):
     def __init__(self, vocab_size: int, dim: int, dropout: float = 0.0):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=PAD_ID)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.drop(self.embed(ids))  # (B, T) -> (B, T, E)

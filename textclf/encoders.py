@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from textclf.directions import can_run_side_by_side, run_directions
+from textclf.dropout import Dropout
 from textclf.errors import TextclfError
 from textclf.pooling import MASKED_POOLINGS, MaskedPooling
 
@@ -93,7 +94,7 @@ class RNNEncoder(nn.Module):
             )
             for i in range(num_layers)
         )
-        self.between = nn.Dropout(dropout if num_layers > 1 else 0.0)
+        self.between = Dropout(dropout if num_layers > 1 else 0.0)
         self.pooling = pooling
         self.packed = packed
         self.side_by_side = side_by_side
@@ -219,7 +220,7 @@ class TransformerBlock(nn.Module):
         self.attn = SelfAttention(dim, num_heads, dropout)
         self.norm2 = nn.LayerNorm(dim)
         self.ff = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim))
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
         x = x + self.drop(self.attn(self.norm1(x), key_mask))

@@ -18,6 +18,7 @@ from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
+from textclf.dropout import Dropout
 from textclf.embedding import TokenEmbedding
 from textclf.encoders import ENCODERS, build_encoder
 from textclf.errors import TextclfError
@@ -123,9 +124,9 @@ class TextClassifier(L.LightningModule):
             positions=hp.positions, max_positions=hp.max_positions or 512,
         )
         d = self.encoder.output_dim
-        layers: list[nn.Module] = [nn.Dropout(hp.dropout)]
+        layers: list[nn.Module] = [Dropout(hp.dropout)]
         if hp.head_hidden:
-            layers += [nn.Linear(d, hp.head_hidden), nn.GELU(), nn.Dropout(hp.dropout)]
+            layers += [nn.Linear(d, hp.head_hidden), nn.GELU(), Dropout(hp.dropout)]
             d = hp.head_hidden
         self.head = nn.Sequential(*layers, nn.Linear(d, hp.num_classes))
         self.register_buffer("class_weight", torch.ones(hp.num_classes))
@@ -215,8 +216,12 @@ class TextClassifier(L.LightningModule):
                 continue
             # weight decay on matrices only: not on biases, norms, embeddings or position tables
             (decay if p.ndim >= 2 and not name.startswith("embedding") and "positions" not in name else no_decay).append(p)
+        # fused: one kernel over all tensors (on CPU the default is a Python loop per tensor: 27 ms of a
+        # ~450 ms BiGRU step on IMDB, most of it on the 30,000 x 128 embedding)
+        fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in decay + no_decay)
         optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": hp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr
+            [{"params": decay, "weight_decay": hp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr,
+            fused=fused or None,
         )
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         warmup = int(hp.warmup_ratio * total)

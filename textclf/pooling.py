@@ -24,10 +24,20 @@ class MaskedPooling(nn.Module):
     def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         # states (B, T, D), mask (B, T) True at real tokens -> (B, D)
         m = mask.unsqueeze(-1)  # (B, T, 1)
-        if self.kind == "mean":
-            return (states * m).sum(1) / m.sum(1).clamp(min=1)
-        if self.kind == "max":
-            return states.masked_fill(~m, float("-inf")).max(1).values
+        if self.kind in ("mean", "max"):
+            # Length-bucketed batches are nearly all real tokens: the first `full` positions need no
+            # mask, so only the short tail is masked instead of copying the whole (B, T, D) tensor.
+            # (On CPU, where the length is known without a device sync.)
+            full = int(mask.sum(1).min()) if states.device.type == "cpu" else 0
+            head, tail, m_tail = states[:, :full], states[:, full:], m[:, full:]
+            if self.kind == "mean":
+                total = tail.mul(m_tail).sum(1) if full == 0 else head.sum(1) + tail.mul(m_tail).sum(1)
+                return total / m.sum(1).clamp(min=1)
+            if full == 0:
+                return tail.masked_fill(~m_tail, float("-inf")).amax(1)
+            if tail.shape[1] == 0:
+                return head.amax(1)
+            return torch.maximum(head.amax(1), tail.masked_fill(~m_tail, float("-inf")).amax(1))
         scores = self.query(torch.tanh(self.proj(states))).masked_fill(~m, float("-inf"))  # (B, T, 1)
         weights = torch.softmax(scores, dim=1)
         return (weights * states).sum(1)
