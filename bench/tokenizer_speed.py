@@ -1,7 +1,7 @@
 """Tokenization speed of the word tokenizer: one-regex pre-tokenizer (textclf's) vs the three-step
 pipeline it replaced (WhitespaceSplit + Punctuation + Split(CJK)), same trained vocabulary.
 
-    python bench/tokenize.py [--data ../shared/data/imdb] [--texts 5000] [--rounds 3]
+    python bench/tokenizer_speed.py [--data ../shared/data/imdb] [--texts 5000] [--rounds 3]
 """
 
 from __future__ import annotations
