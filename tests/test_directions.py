@@ -3,12 +3,15 @@
 import pytest
 import torch
 
+from textclf import directions
 from textclf.directions import can_run_side_by_side, run_side_by_side
 from textclf.encoders import build_encoder
 
 
 @pytest.fixture
-def two_threads():
+def two_threads(monkeypatch):
+    """Two intra-op threads, and side by side even for the tiny training batches here."""
+    monkeypatch.setattr(directions, "MIN_TRAINING_TOKENS", 0)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     yield
@@ -96,5 +99,17 @@ def test_one_thread_or_autocast_runs_in_turn():
         torch.set_num_threads(2)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             assert not can_run_side_by_side(x)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_small_training_batches_run_in_turn_inference_side_by_side():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        small, large = torch.zeros(64, 16, 1), torch.zeros(64, 128, 1)
+        assert not can_run_side_by_side(small) and can_run_side_by_side(large)
+        with torch.no_grad():
+            assert can_run_side_by_side(small)
     finally:
         torch.set_num_threads(before)
