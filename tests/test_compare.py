@@ -65,14 +65,14 @@ def test_the_run_checkpoints_work_with_predict(tiny_compare):
     assert r.returncode == 0 and json.loads(r.stdout)["label"] in {"DESC", "ENTY", "ABBR", "HUM", "LOC", "NUM"}
 
 
-def fake_run(encoder, seed, acc):
+def fake_run(encoder, seed, acc, vary=""):
     """A run as the report reads it, with chosen numbers: LSTM slower and larger than GRU."""
     metrics = {"test": {"acc": acc, "f1": acc}, "val": {"acc": acc, "f1": acc},
                "parameters": {"total": 1000, "encoder": 600 if encoder == "lstm" else 450}, "best_epoch": 2,
                "seconds_to_best": 10.0 if encoder == "lstm" else 8.0, "peak_memory_mb": 100,
                "train_tokens_per_second": 1000.0 if encoder == "lstm" else 1300.0,
                "history": [{"epoch": 1, "elapsed": 5.0, "val_acc": acc - 0.02}, {"epoch": 2, "elapsed": 10.0, "val_acc": acc}]}
-    return Run(f"{encoder}_seed{seed}", encoder, seed, "", metrics,
+    return Run(f"{encoder}_seed{seed}", encoder, seed, vary, metrics,
                {"inference_texts_per_second": 500.0, "predictions": [0, 1, 1, 0]})
 
 
@@ -93,6 +93,21 @@ def test_findings_change_when_the_numbers_change():
     assert "larger than the seed-to-seed spread" in " ".join(apart)
     assert apart[0].startswith("Best: **gru**") and "86.3" in apart[0]
     assert any("GRU has 0.75x LSTM's encoder parameters" in s for s in apart)
+
+
+def test_findings_for_one_encoder_and_a_varied_field():
+    """The runner-up is the same encoder with another value: its verdict comes from its own seeds."""
+    import numpy as np
+
+    from textclf.compare.analysis import vary_spread
+
+    runs = [fake_run("gru", s, a, "model.pooling=max") for s, a in enumerate([0.82, 0.815, 0.823])]
+    runs += [fake_run("gru", s, a, "model.pooling=mean") for s, a in enumerate([0.80, 0.811, 0.808])]
+    q = length_quartiles(runs, np.array([3, 5, 9, 20]), np.array([0, 1, 1, 0]))
+    text = " ".join(findings(summarise(runs), effects(runs), q, vary_spread(runs), None, "test"))
+    assert "Runner-up gru (model.pooling=mean) is 1.3 points behind, larger than the seed-to-seed spread (1.1 points)" in text
+    assert "one seed" not in text and "between encoders" not in text
+    assert "The varied field moves accuracy by 1.3 points on average (seed spread" in text
 
 
 def test_vary_duration_and_plan_parsing():

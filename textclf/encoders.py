@@ -58,7 +58,8 @@ class RNNEncoder(nn.Module):
 
     cell: type[nn.RNNBase] = nn.RNN
     poolings = ("last", *MASKED_POOLINGS)
-    # SST-2 validation accuracy of a BiGRU, 6 epochs: max 0.798, mean 0.782, attention 0.781, last 0.766
+    # SST-2 BiGRU, 3 seeds (docs/reports/pooling): validation accuracy attention 80.9 ± 0.8, max 80.5 ± 1.1,
+    # mean 80.1 ± 1.3, last 79.3 ± 0.5; max kept: attention's lead is within the seed spread, and max is cheaper
     default_pooling = "max"
 
     def __init__(

@@ -182,11 +182,15 @@ def findings(rows: list[dict], effect_rows: list[dict], quartiles: dict, spread:
                f"over {best['seeds']} seed(s).")
     if len(ranked) > 1:
         second = ranked[1]
-        e = _effect(effect_rows, best["encoder"], second["encoder"], best["vary"])
-        verdict = ("within the seed-to-seed spread, so not a real lead" if e and e["beyond_noise"] is False else
-                   "larger than the seed-to-seed spread" if e and e["beyond_noise"] else "with one seed, spread unknown")
-        out.append(f"Runner-up {second['group']} is {pts(best['acc_mean'] - second['acc_mean'])} points behind, "
-                   f"{verdict}" + (f" ({pts(e['seed_spread'])} points)." if e and e["seed_spread"] is not None else "."))
+        gap = best["acc_mean"] - second["acc_mean"]
+        # the seed-to-seed spread as in effects(): the wider min-max range of the two
+        seed_spread = (max(r["acc_max"] - r["acc_min"] for r in (best, second))
+                       if min(best["seeds"], second["seeds"]) > 1 else None)
+        verdict = ("with one seed, spread unknown" if seed_spread is None else
+                   "larger than the seed-to-seed spread" if gap > seed_spread else
+                   "within the seed-to-seed spread, so not a real lead")
+        out.append(f"Runner-up {second['group']} is {pts(gap)} points behind, {verdict}"
+                   + (f" ({pts(seed_spread)} points)." if seed_spread is not None else "."))
     noisy = [e for e in effect_rows if e["beyond_noise"] is False]
     if noisy:
         out.append("Gaps within seed noise: " + "; ".join(
@@ -234,15 +238,10 @@ def findings(rows: list[dict], effect_rows: list[dict], quartiles: dict, spread:
         out.append(f"TF-IDF + logistic regression scores {pts(ref)}; the best neural encoder is "
                    f"{'+' if best['acc_mean'] >= ref else ''}{pts(best['acc_mean'] - ref)} points from it.")
     if spread:
-        field_vs = "smaller than" if spread["field_spread_mean"] < spread["encoder_spread_mean"] else "larger than"
-        out.append(f"The varied field moves accuracy by {pts(spread['field_spread_mean'])} points on average, "
-                   f"{field_vs} the {pts(spread['encoder_spread_mean'])} points between encoders"
-                   + (f" (seed spread {pts(spread['seed_spread_mean'])})." if spread["seed_spread_mean"] is not None else "."))
+        text = f"The varied field moves accuracy by {pts(spread['field_spread_mean'])} points on average"
+        if len(spread["by_encoder_field_spread"]) > 1:
+            field_vs = "smaller than" if spread["field_spread_mean"] < spread["encoder_spread_mean"] else "larger than"
+            text += f", {field_vs} the {pts(spread['encoder_spread_mean'])} points between encoders"
+        out.append(text + (f" (seed spread {pts(spread['seed_spread_mean'])})." if spread["seed_spread_mean"] is not None else "."))
     return out
 
-
-def _effect(effect_rows: list[dict], a: str, b: str, vary: str) -> dict | None:
-    for e in effect_rows:
-        if e["vary"] == vary and {e["better"], e["worse"]} == {a, b}:
-            return e
-    return None

@@ -104,14 +104,17 @@ def _markdown(res: dict, runs) -> str:
                      + f"{pts(e['diff'])} | {spread} | {verdict} |")
     if res["vary_spread"]:
         v = res["vary_spread"]
-        lines += ["", "### Varied field against encoder choice", "",
-                  f"Accuracy range caused by the varied field (per encoder, mean {pts(v['field_spread_mean'])} pts) beside the "
-                  f"range caused by the encoder choice (per value, mean {pts(v['encoder_spread_mean'])} pts)"
+        several = len(v["by_encoder_field_spread"]) > 1  # with one encoder there is no encoder choice to compare
+        lines += ["", "### Varied field against encoder choice" if several else "### Varied field", "",
+                  f"Accuracy range caused by the varied field (per encoder, mean {pts(v['field_spread_mean'])} pts)"
+                  + (f" beside the range caused by the encoder choice (per value, mean {pts(v['encoder_spread_mean'])} pts)"
+                     if several else "")
                   + (f"; seed spread {pts(v['seed_spread_mean'])} pts." if v["seed_spread_mean"] is not None else "."), "",
                   "| encoder | range over varied values (pts) |", "|---|---|"]
         lines += [f"| {e} | {pts(x)} |" for e, x in v["by_encoder_field_spread"].items()]
-        lines += ["", "| varied value | range over encoders (pts) |", "|---|---|"]
-        lines += [f"| {k} | {pts(x)} |" for k, x in v["by_value_encoder_spread"].items()]
+        if several:
+            lines += ["", "| varied value | range over encoders (pts) |", "|---|---|"]
+            lines += [f"| {k} | {pts(x)} |" for k, x in v["by_value_encoder_spread"].items()]
     lines += ["", "## Figures", "", "![accuracy](accuracy.png)", "", "![learning curves](learning_curves.png)", "",
               "![speed](speed.png)", "", "## Runs", "",
               "Each run is a normal run directory under `runs/` (its `best.ckpt` works with `textclf evaluate` and "
