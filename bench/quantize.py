@@ -1,12 +1,14 @@
-"""Accuracy and speed of int8 dynamic quantization (`textclf predict --quantize`) on a checkpoint's test split.
+"""Accuracy of the faster number formats of `textclf predict` on a checkpoint's test split:
+int8 dynamic quantization (`--quantize`) and bf16 autocast (`--precision bf16`), against fp32.
 
     python bench/quantize.py runs/x/best.ckpt [more.ckpt ...]
+
+Speed is measured by bench/throughput.py; the texts/s here include loading the data.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 import warnings
 
 warnings.filterwarnings("ignore")
@@ -18,22 +20,20 @@ from textclf.predict import load_classifier  # noqa: E402
 
 datasets.disable_progress_bars()
 
-
-def measure(path: str, quantize: bool) -> tuple[float, float]:
-    clf = load_classifier(path, quantize=quantize)
-    start = time.perf_counter()
-    result = evaluate(clf, clf.model.data_source, "test")
-    return result["accuracy"], result["examples"] / (time.perf_counter() - start)
+FORMATS = {"fp32": {}, "int8": {"quantize": True}, "bf16": {"precision": "bf16"}}
 
 
 def main() -> None:
-    print("| checkpoint | encoder | test acc fp32 | test acc int8 | change (pts) | texts/s fp32 | texts/s int8 |")
-    print("|---|---|---|---|---|---|---|")
+    print("| checkpoint | encoder | test acc fp32 | int8 (change, pts) | bf16 (change, pts) |")
+    print("|---|---|---|---|---|")
     for path in sys.argv[1:]:
-        encoder = load_classifier(path).model.hparams.encoder
-        acc, speed = measure(path, False)
-        qacc, qspeed = measure(path, True)
-        print(f"| {path} | {encoder} | {acc:.4f} | {qacc:.4f} | {100 * (qacc - acc):+.2f} | {speed:,.0f} | {qspeed:,.0f} |")
+        acc = {}
+        for name, options in FORMATS.items():
+            clf = load_classifier(path, **options)
+            acc[name] = evaluate(clf, clf.model.data_source, "test")["accuracy"]
+        encoder = clf.model.hparams.encoder
+        cells = [f"{acc[n]:.4f} ({100 * (acc[n] - acc['fp32']):+.2f})" for n in ("int8", "bf16")]
+        print(f"| {path} | {encoder} | {acc['fp32']:.4f} | {' | '.join(cells)} |", flush=True)
 
 
 if __name__ == "__main__":

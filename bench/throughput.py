@@ -10,7 +10,7 @@ Training: steady-state real (non-pad) tokens/s over a fixed number of batches, t
 its last time step pooled, a bare PyTorch loop), interleaved round by round. For lstm/gru also a bare
 torch.nn.LSTM/GRU forward+backward loop on the same packed batches. Inference: texts/s through
 `load_classifier(...).predict` against the reference (input order, padded to max_length, no
-inference_mode), and with `quantize=True` (int8 dynamic quantization). FLOP/s as a share of a fp32 GEMM measured here, and peak resident memory per phase.
+inference_mode), and with `quantize=True` (int8 dynamic quantization) and `precision="bf16"`. FLOP/s as a share of a fp32 GEMM measured here, and peak resident memory per phase.
 Nothing else may run on the machine meanwhile.
 """
 
@@ -271,11 +271,12 @@ def main() -> None:
             trainer.save_checkpoint(ckpt, weights_only=True)  # the last textclf trainer: a real archive
             clf = load_classifier(ckpt, device=str(device))
             quantized = load_classifier(ckpt, quantize=True) if device.type == "cpu" else None
+            bf16 = load_classifier(ckpt, device=str(device), precision="bf16")
             with PeakRSS() as mem_infer:
                 for label, texts in (("imdb", imdb_texts), ("ag_news", ag_texts)):
                     ref = len(texts) / reference_predict(clf.model, clf, texts, args.batch_size, args.max_length, device)
                     row[f"ref_infer_{label}_texts_per_s"] = ref
-                    for kind, c in (("", clf), ("int8_", quantized)):
+                    for kind, c in (("", clf), ("int8_", quantized), ("bf16_", bf16)):
                         if c is None:
                             continue
                         c.predict(texts[:128])  # warm-up
@@ -299,16 +300,17 @@ def main() -> None:
         bare = f"{r['vs_bare_kernel']:.2f}" if "vs_bare_kernel" in r else "-"
         print(f"| {r['encoder']} | {r['train_tokens_per_s']:,.0f} | {r['ref_train_tokens_per_s']:,.0f} | {r['train_ratio']:.2f}x | "
               f"{bare} | {r['train_gflops_per_s']:.2f} ({100 * r['gemm_share']:.1f}%) | {r['peak_rss_train_mb']:.0f} |")
-    print("\n| encoder | IMDB texts/s textclf (reference, ratio) | IMDB int8 (ratio) | AG News texts/s textclf (reference, ratio) "
-          "| AG News int8 (ratio) | peak RSS MB |")
-    print("|---|---|---|---|---|---|")
+    print("\n| encoder | IMDB texts/s textclf (reference, ratio) | IMDB int8 (ratio) | IMDB bf16 (ratio) "
+          "| AG News texts/s textclf (reference, ratio) | AG News int8 (ratio) | AG News bf16 (ratio) | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         cells = []
         for label in ("imdb", "ag_news"):
             cells.append(f"{r[f'infer_{label}_texts_per_s']:,.0f} ({r[f'ref_infer_{label}_texts_per_s']:,.0f}, "
                          f"{r[f'infer_{label}_ratio']:.2f}x)")
-            q = f"int8_infer_{label}_texts_per_s"
-            cells.append(f"{r[q]:,.0f} ({r[f'int8_infer_{label}_ratio']:.2f}x)" if q in r else "-")
+            for kind in ("int8_", "bf16_"):
+                q = f"{kind}infer_{label}_texts_per_s"
+                cells.append(f"{r[q]:,.0f} ({r[f'{kind}infer_{label}_ratio']:.2f}x)" if q in r else "-")
         print(f"| {r['encoder']} | {' | '.join(cells)} | {r['peak_rss_infer_mb']:.0f} |")
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as f:

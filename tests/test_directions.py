@@ -90,17 +90,20 @@ def test_grad_and_inference_mode_reach_the_helper(two_threads):
     assert run_side_by_side(probe, probe) == ((True, False), (True, False))
 
 
-def test_one_thread_or_autocast_runs_in_turn():
-    x = torch.zeros(1)
+def test_one_thread_runs_in_turn():
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        assert not can_run_side_by_side(x)
-        torch.set_num_threads(2)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            assert not can_run_side_by_side(x)
+        assert not can_run_side_by_side(torch.zeros(64, 256, 1))
     finally:
         torch.set_num_threads(before)
+
+
+def test_autocast_reaches_the_helper(two_threads):
+    probe = lambda: (torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"))  # noqa: E731
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert run_side_by_side(probe, probe) == ((True, torch.bfloat16), (True, torch.bfloat16))
+    assert run_side_by_side(probe, probe)[1][0] is False
 
 
 def test_small_training_batches_run_in_turn_inference_side_by_side():

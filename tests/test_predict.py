@@ -1,4 +1,4 @@
-"""The Python prediction API: input order, top_k, empty texts, int8 quantization."""
+"""The Python prediction API: input order, top_k, empty texts, int8 quantization, bf16."""
 
 import numpy as np
 import pytest
@@ -37,3 +37,20 @@ def test_quantized_model_predicts_close_to_the_float_model(trained_run):
     assert "DynamicQuantized" in repr(int8_clf.model)
     int8 = int8_clf.predict_proba(TEXTS)
     assert np.abs(fp32 - int8).max() < 0.05
+
+
+def test_bf16_predicts_close_to_fp32_and_unknown_precision_is_an_error(trained_run):
+    import torch
+
+    run_dir, _ = trained_run
+    ckpt = str(run_dir / "best.ckpt")
+    fp32 = load_classifier(ckpt).predict_proba(TEXTS)
+    bf16_clf = load_classifier(ckpt, precision="bf16")
+    seen = []
+    hook = bf16_clf.model.head.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    bf16 = bf16_clf.predict_proba(TEXTS)
+    hook.remove()
+    assert seen and seen[0] == torch.bfloat16, "the forward pass must run under bf16 autocast"
+    assert np.abs(fp32 - bf16).max() < 0.05 and (fp32.argmax(1) == bf16.argmax(1)).all()
+    with pytest.raises(TextclfError, match="unknown precision 'fp8': choose one of fp32, bf16"):
+        load_classifier(ckpt, precision="fp8")

@@ -8,10 +8,10 @@ Measured on 2 cores (64 x 250 tokens, hidden 128): inference 1.4-1.6x, forward+b
 faster than the same kernels in turn.
 
 Used only where it can help and cannot change the meaning: CPU tensors, at least 2 intra-op
-threads, no autocast (its state is per thread), and when training, batches of at least
+threads, and when training, batches of at least
 `MIN_TRAINING_TOKENS` slots (below that the second graph's fixed cost wins: forward+backward of a
-64 x 16 BiGRU batch took 1.44x as long side by side, 64 x 128 took 0.92x, 64 x 256 0.82x). Grad mode
-and inference mode, also per thread, are carried into the helper thread.
+64 x 16 BiGRU batch took 1.44x as long side by side, 64 x 128 took 0.92x, 64 x 256 0.82x). Grad mode,
+inference mode and CPU autocast, all per thread, are carried into the helper thread.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ MIN_TRAINING_TOKENS = 8192  # batch x time slots; inference gains from 64 x 16 u
 
 def can_run_side_by_side(x: torch.Tensor) -> bool:
     """Whether the (B, T, D) input `x` of a layer is worth splitting across threads, see above."""
-    if x.device.type != "cpu" or torch.get_num_threads() < 2 or torch.is_autocast_enabled("cpu"):
+    if x.device.type != "cpu" or torch.get_num_threads() < 2:
         return False
     return not torch.is_grad_enabled() or x.shape[0] * x.shape[1] >= MIN_TRAINING_TOKENS
 
@@ -38,12 +38,15 @@ def run_side_by_side(first: Callable[[], object], second: Callable[[], object]) 
     """`first()` in this thread and `second()` in a helper thread, each with half the intra-op threads."""
     threads = torch.get_num_threads()
     grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
+    autocast = torch.is_autocast_enabled("cpu")
+    autocast_dtype = torch.get_autocast_dtype("cpu")
     result: dict[str, object] = {}
 
     def helper():
         try:
             torch.set_num_threads(max(1, threads // 2))
-            with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+            with torch.inference_mode(inference), torch.set_grad_enabled(grad), \
+                    torch.autocast("cpu", dtype=autocast_dtype, enabled=autocast):
                 result["value"] = second()
         except BaseException as err:  # re-raised in the calling thread
             result["error"] = err
