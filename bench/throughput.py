@@ -10,7 +10,8 @@ Training: steady-state real (non-pad) tokens/s over a fixed number of batches, t
 its last time step pooled, a bare PyTorch loop), interleaved round by round. For lstm/gru also a bare
 torch.nn.LSTM/GRU forward+backward loop on the same packed batches. Inference: texts/s through
 `load_classifier(...).predict` against the reference (input order, padded to max_length, no
-inference_mode), and with `quantize=True` (int8 dynamic quantization) and `precision="bf16"`. FLOP/s as a share of a fp32 GEMM measured here, and peak resident memory per phase.
+inference_mode), and with `quantize=True` (int8 dynamic quantization) and `precision="bf16"`, taking turns
+over the same rounds. FLOP/s as a share of a fp32 GEMM measured here, and peak resident memory per phase.
 Nothing else may run on the machine meanwhile.
 """
 
@@ -272,17 +273,28 @@ def main() -> None:
             clf = load_classifier(ckpt, device=str(device))
             quantized = load_classifier(ckpt, quantize=True) if device.type == "cpu" else None
             bf16 = load_classifier(ckpt, device=str(device), precision="bf16")
+            formats = {"": clf, "int8_": quantized, "bf16_": bf16}
+            seconds: dict[str, float] = {}
             with PeakRSS() as mem_infer:
-                for label, texts in (("imdb", imdb_texts), ("ag_news", ag_texts)):
-                    ref = len(texts) / reference_predict(clf.model, clf, texts, args.batch_size, args.max_length, device)
-                    row[f"ref_infer_{label}_texts_per_s"] = ref
-                    for kind, c in (("", clf), ("int8_", quantized), ("bf16_", bf16)):
-                        if c is None:
-                            continue
-                        c.predict(texts[:128])  # warm-up
-                        start = time.perf_counter()
-                        c.predict(texts)
-                        row[f"{kind}infer_{label}_texts_per_s"] = len(texts) / (time.perf_counter() - start)
+                for c in formats.values():
+                    if c is not None:
+                        c.predict(imdb_texts[:128])  # warm-up
+                for _ in range(args.rounds):  # the paths take turns here too
+                    for label, texts in (("imdb", imdb_texts), ("ag_news", ag_texts)):
+                        sec = reference_predict(clf.model, clf, texts, args.batch_size, args.max_length, device)
+                        seconds[f"ref_{label}"] = seconds.get(f"ref_{label}", 0.0) + sec
+                        for kind, c in formats.items():
+                            if c is None:
+                                continue
+                            start = time.perf_counter()
+                            c.predict(texts)
+                            seconds[f"{kind}{label}"] = seconds.get(f"{kind}{label}", 0.0) + time.perf_counter() - start
+            for label, texts in (("imdb", imdb_texts), ("ag_news", ag_texts)):
+                ref = args.rounds * len(texts) / seconds[f"ref_{label}"]
+                row[f"ref_infer_{label}_texts_per_s"] = ref
+                for kind in formats:
+                    if f"{kind}{label}" in seconds:
+                        row[f"{kind}infer_{label}_texts_per_s"] = args.rounds * len(texts) / seconds[f"{kind}{label}"]
                         row[f"{kind}infer_{label}_ratio"] = row[f"{kind}infer_{label}_texts_per_s"] / ref
             row["peak_rss_infer_mb"] = mem_infer.peak
         results.append(row)
