@@ -38,7 +38,10 @@ def test_reload_in_a_fresh_process_from_the_file_alone_gives_identical_predictio
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=lonely, capture_output=True, text=True, check=True)
     there = json.loads(out.stdout.strip().splitlines()[-1])
-    assert torch.allclose(torch.tensor(here), torch.tensor(there), atol=0, rtol=0)
+    # the same weights, tokenizer and preprocessing give the same probabilities; only float rounding may
+    # differ (a process's thread history changes how multithreaded sums are split: seen at 2e-6 in CI),
+    # while a wrong weight, token id or truncation moves them by far more than 1e-5
+    assert torch.allclose(torch.tensor(here), torch.tensor(there), atol=1e-5, rtol=0)
 
 
 def test_lightning_style_load_from_checkpoint_rebuilds_everything(trained_run):
