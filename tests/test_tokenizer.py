@@ -78,12 +78,10 @@ def test_bad_tokenizer_json_is_a_clear_error(tmp_path):
 def test_one_regex_splits_exactly_like_whitespace_punctuation_and_cjk_steps(name):
     """The word pre-tokenizer is one regex for speed; its pieces must be those of the three-step pipeline."""
     import datasets
-    from tokenizers import Regex, pre_tokenizers
 
-    from textclf.data.tokenizer import CJK, _word_pre_tokenizer
+    from textclf.data.tokenizer import _word_pre_tokenizer, word_pre_tokenizer_in_steps
 
-    steps = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(behavior="isolated"),
-                                     pre_tokenizers.Split(Regex(CJK), behavior="isolated")])
+    steps = word_pre_tokenizer_in_steps()
     texts = datasets.load_dataset(str(DATA / name), split="train")["text"][:3000] + [
         "Hi,  it's $5\t— «great»!\u00a0好看吗？한국어 テスト x+y=z… ¿qué? [a]{b}<c> ~`|^_\\"]
     one = _word_pre_tokenizer()

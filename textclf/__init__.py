@@ -5,9 +5,11 @@ __version__ = "0.1.0"
 __all__ = ["load_classifier", "__version__"]
 
 
-def load_classifier(path: str, device: str = "cpu", quantize: bool = False, precision: str = "fp32"):
-    """Load a trained checkpoint for prediction: `load_classifier("runs/x/best.ckpt").predict(["text"])`.
-    (Imports torch only when called; see textclf.predict.load_classifier.)"""
-    from textclf.predict import load_classifier as _load
+def __getattr__(name: str):
+    """`from textclf import load_classifier` (textclf.predict.load_classifier), imported on first use so
+    that importing textclf, e.g. for the CLI's argument parsing, does not load torch."""
+    if name == "load_classifier":
+        from textclf.predict import load_classifier
 
-    return _load(path, device=device, quantize=quantize, precision=precision)
+        return load_classifier
+    raise AttributeError(f"module 'textclf' has no attribute {name!r}")

@@ -17,7 +17,7 @@ inference mode and CPU autocast, all per thread, are carried into the helper thr
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -94,10 +94,8 @@ class SideBySide(torch.autograd.Function):
 def run_directions(rnn_a: nn.Module, rnn_b: nn.Module, run: Callable[[nn.Module, torch.Tensor], torch.Tensor],
                    x_a: torch.Tensor, x_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """`run(rnn_a, x_a)` and `run(rnn_b, x_b)` side by side; with gradients when autograd records."""
-    if not torch.is_grad_enabled():
-        return run_side_by_side(lambda: run(rnn_a, x_a), lambda: run(rnn_b, x_b))
-    w_a: Sequence[torch.Tensor] = [p for p in rnn_a.parameters() if p.requires_grad]
-    w_b: Sequence[torch.Tensor] = [p for p in rnn_b.parameters() if p.requires_grad]
-    if not (w_a or w_b or x_a.requires_grad or x_b.requires_grad):
+    w_a = [p for p in rnn_a.parameters() if p.requires_grad]
+    w_b = [p for p in rnn_b.parameters() if p.requires_grad]
+    if not torch.is_grad_enabled() or not (w_a or w_b or x_a.requires_grad or x_b.requires_grad):
         return run_side_by_side(lambda: run(rnn_a, x_a), lambda: run(rnn_b, x_b))
     return SideBySide.apply(lambda x: run(rnn_a, x), lambda x: run(rnn_b, x), len(w_a), x_a, x_b, *w_a, *w_b)

@@ -155,11 +155,12 @@ class RNNEncoder(nn.Module):
             if self.directions == 1:
                 outs = [self._run(layer[0], x, lengths)]  # (B, T, H)
             else:
+                x_back = _rows(x, reverse)
                 if self.side_by_side and can_run_side_by_side(x):
                     run = lambda rnn, inputs: self._run(rnn, inputs, lengths)  # noqa: E731
-                    fwd, back = run_directions(layer[0], layer[1], run, x, _rows(x, reverse))
+                    fwd, back = run_directions(layer[0], layer[1], run, x, x_back)
                 else:
-                    fwd, back = self._run(layer[0], x, lengths), self._run(layer[1], _rows(x, reverse), lengths)
+                    fwd, back = self._run(layer[0], x, lengths), self._run(layer[1], x_back, lengths)
                 outs = [fwd, _rows(back, reverse)]  # (B, T, H) each, both in reading order
             x = torch.cat(outs, dim=-1)  # (B, T, dirs * H)
         if self.pooling == "last":

@@ -31,8 +31,7 @@ class MaskedPooling(nn.Module):
             full = int(mask.sum(1).min()) if states.device.type == "cpu" else 0
             head, tail, m_tail = states[:, :full], states[:, full:], m[:, full:]
             if self.kind == "mean":
-                total = tail.mul(m_tail).sum(1) if full == 0 else head.sum(1) + tail.mul(m_tail).sum(1)
-                return total / m.sum(1).clamp(min=1)
+                return (head.sum(1) + tail.mul(m_tail).sum(1)) / m.sum(1).clamp(min=1)
             # max(1).values, not amax: its backward scatters by index instead of comparing every element
             # (forward+backward on 64 x 250 x 256: 5.9 ms against 13.6 ms)
             if full == 0:
