@@ -125,19 +125,32 @@ def test_no_python_loop_over_time_steps_in_any_forward():
     assert issubclass(ENCODERS["gru"].cell, nn.GRU) and issubclass(ENCODERS["lstm"].cell, nn.LSTM)
 
 
-def test_bidirectional_last_state_matches_torchs_packed_bidirectional_kernel():
-    """Our two unidirectional kernels on the padded batch equal nn.GRU(bidirectional) on packed input."""
-    from torch.nn.utils.rnn import pack_padded_sequence
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("pooling", ["last", "max", "mean", "attention"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_pooled_states_match_torchs_packed_bidirectional_kernel(name, pooling, num_layers):
+    """Our per-direction kernels, pooled direction by direction, equal torch's bidirectional kernel on
+    packed input with its (B, T, 2H) outputs pooled in reading order (`last`: its final states)."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-    enc = build_encoder("gru", 8, hidden_size=6, pooling="last").eval()
-    ref = nn.GRU(8, 6, batch_first=True, bidirectional=True)
-    fwd, bwd = enc.layers[0]
+    from textclf.pooling import MaskedPooling
+
+    torch.manual_seed(0)
+    enc = build_encoder(name, 8, hidden_size=6, num_layers=num_layers, pooling=pooling).eval()
+    ref = enc.cell(8, 6, num_layers=num_layers, batch_first=True, bidirectional=True)
     with torch.no_grad():
-        for name, p in fwd.named_parameters():
-            getattr(ref, name).copy_(p)
-            getattr(ref, name + "_reverse").copy_(getattr(bwd, name))
+        for i, layer in enumerate(enc.layers):
+            for d, rnn in enumerate(layer):
+                for n, p in rnn.named_parameters():
+                    getattr(ref, n.replace("l0", f"l{i}") + ("_reverse" if d else "")).copy_(p)
     x, lengths = torch.randn(3, 7, 8), torch.tensor([7, 2, 5])
     mask = torch.arange(7)[None] < lengths[:, None]
     with torch.no_grad():
-        _, h = ref(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
-        torch.testing.assert_close(enc(x, lengths, mask), torch.cat([h[0], h[1]], -1), atol=1e-6, rtol=0)
+        out, h = ref(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+        if pooling == "last":
+            h = h[0] if name == "lstm" else h
+            expected = torch.cat([h[-2], h[-1]], -1)
+        else:
+            pool = enc.pool if pooling == "attention" else MaskedPooling(pooling, 12)
+            expected = pool(pad_packed_sequence(out, batch_first=True)[0], mask)
+        torch.testing.assert_close(enc(x, lengths, mask), expected, atol=1e-6, rtol=1e-5)

@@ -7,6 +7,7 @@ and the parametrized tests pick it up. The head is sized from `output_dim`, neve
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -136,11 +137,15 @@ class RNNEncoder(nn.Module):
                     elif name.startswith("bias_hh"):
                         p[h:2 * h] = 0.0  # the two biases add up; keep the sum at forget_bias
 
-    def _run(self, rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def _run(self, rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor,
+             pool: bool) -> torch.Tensor:
+        """One direction over (B, T, D) -> its outputs (B, T, H) in the order it read them, or pooled (B, H)."""
         if not self.packed:
-            return rnn(x)[0]
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        return pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
+            out = rnn(x)[0]
+        else:
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out = pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
+        return self._pool(out, lengths, mask) if pool else out
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b, t, _ = x.shape
@@ -152,23 +157,34 @@ class RNNEncoder(nn.Module):
         for i, layer in enumerate(self.layers):
             if i:
                 x = self.between(x)
+            # The last layer is pooled direction by direction unless the pooling scores the whole state
+            # (attention): max, mean and the final state do not depend on the order the positions are in,
+            # so the backward outputs are pooled as they come, never put back in reading order, and the
+            # two directions are never concatenated at full length (on IMDB batches that was a quarter of
+            # a BiRNN's inference time). Side by side, each thread pools its own direction.
+            pooled = i == len(self.layers) - 1 and self.pooling != "attention"
+            run = partial(self._run, lengths=lengths, mask=mask, pool=pooled)
             if self.directions == 1:
-                outs = [self._run(layer[0], x, lengths)]  # (B, T, H)
+                outs = [run(layer[0], x)]  # (B, T, H), or (B, H) pooled
             else:
                 x_back = _rows(x, reverse)
                 if self.side_by_side and can_run_side_by_side(x):
-                    run = lambda rnn, inputs: self._run(rnn, inputs, lengths)  # noqa: E731
                     fwd, back = run_directions(layer[0], layer[1], run, x, x_back)
                 else:
-                    fwd, back = self._run(layer[0], x, lengths), self._run(layer[1], x_back, lengths)
-                outs = [fwd, _rows(back, reverse)]  # (B, T, H) each, both in reading order
+                    fwd, back = run(layer[0], x), run(layer[1], x_back)
+                outs = [fwd, back if pooled else _rows(back, reverse)]  # in reading order unless pooled
+            if pooled:
+                return torch.cat(outs, dim=-1)  # (B, dirs * H)
             x = torch.cat(outs, dim=-1)  # (B, T, dirs * H)
-        if self.pooling == "last":
-            # forward state after the last real token; backward state after reading back to position 0
-            last = (lengths - 1)[:, None, None].expand(b, 1, self.hidden_size)
-            finals = [outs[0].gather(1, last)[:, 0]] + [o[:, 0] for o in outs[1:]]
-            return torch.cat(finals, dim=-1)  # (B, dirs * H)
         return self.pool(x, mask)
+
+    def _pool(self, states: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, T, H) outputs of one direction, in the order it read them -> (B, H). `last`: the state
+        after the last real token read (for the backward direction: after reading back to position 0)."""
+        if self.pooling == "last":
+            last = (lengths - 1)[:, None, None].expand(states.shape[0], 1, states.shape[2])
+            return states.gather(1, last)[:, 0]
+        return self.pool(states, mask)
 
 
 def _rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
