@@ -3,6 +3,7 @@
     python bench/throughput.py [--data ../shared/data/imdb] [--infer_data ../shared/data/ag_news]
                                [--encoders bag,rnn,lstm,gru,transformer] [--out bench/results/throughput.json]
                                [--num_workers N] [--in_turn] [--packed]   (levers, for comparison)
+                               [--phases train,infer]   (one phase alone, e.g. while working on it)
 
 Training: steady-state real (non-pad) tokens/s over a fixed number of batches, textclf's path
 (Lightning fit, length-bucketed batches, RNN directions side by side, masked Transformer) against the reference
@@ -207,6 +208,64 @@ def reference_predict(model: TextClassifier, clf, texts: list[str], batch_size: 
     return time.perf_counter() - start
 
 
+def measure_training(row: dict, model, dm, args, device, accelerator, gemm: float, mean_len: float):
+    """Training tokens/s of textclf, the reference and (lstm/gru) the bare kernel, taking turns over the
+    rounds; FLOP/s and its share of the GEMM rate, peak memory. Returns the last textclf trainer."""
+    name = row["encoder"]
+    totals = {"ours": [0, 0.0], "ref": [0, 0.0], "bare": [0, 0.0]}  # path -> [tokens, seconds]
+    with PeakRSS() as mem_train:
+        for r in range(args.rounds):  # the paths take turns, so a slow spell of the machine hits all
+            tok, sec, trainer = textclf_train(model, dm, args.steps, args.warmup, accelerator, args.precision)
+            measured = {"ours": (tok, sec), "ref": reference_train(model, dm.splits["train"], args.batch_size,
+                                                                   args.max_length, args.steps, args.warmup, device, seed=r)}
+            if name in ("lstm", "gru"):
+                measured["bare"] = bare_rnn_train(model, dm, args.steps, args.warmup, device)
+            for path, (tok, sec) in measured.items():
+                totals[path][0] += tok
+                totals[path][1] += sec
+    row["train_tokens_per_s"] = totals["ours"][0] / totals["ours"][1]
+    row["ref_train_tokens_per_s"] = totals["ref"][0] / totals["ref"][1]
+    row["train_ratio"] = row["train_tokens_per_s"] / row["ref_train_tokens_per_s"]
+    row["peak_rss_train_mb"] = mem_train.peak
+    if totals["bare"][1]:
+        row["bare_kernel_tokens_per_s"] = totals["bare"][0] / totals["bare"][1]
+        row["vs_bare_kernel"] = row["train_tokens_per_s"] / row["bare_kernel_tokens_per_s"]
+    flops = train_flops_per_token(dict(model.hparams), int(mean_len))
+    row["train_gflops_per_s"] = flops * row["train_tokens_per_s"] / 1e9
+    row["gemm_share"] = flops * row["train_tokens_per_s"] / gemm
+    return trainer
+
+
+def measure_inference(row: dict, trainer, imdb_texts: list[str], ag_texts: list[str], args, device) -> None:
+    """Texts/s through `load_classifier(...).predict` (fp32, bf16, int8) against the reference, taking turns."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = os.path.join(tmp, "m.ckpt")
+        trainer.save_checkpoint(ckpt, weights_only=True)  # the last textclf trainer: a real archive
+        clf = load_classifier(ckpt, device=str(device))
+        formats = {"": clf, "bf16_": load_classifier(ckpt, device=str(device), precision="bf16")}
+        if device.type == "cpu":  # int8 dynamic quantization runs on CPU only
+            formats["int8_"] = load_classifier(ckpt, quantize=True)
+        seconds: dict[str, float] = {}
+        with PeakRSS() as mem_infer:
+            for c in formats.values():
+                c.predict(imdb_texts[:128])  # warm-up
+            for _ in range(args.rounds):  # the paths take turns here too
+                for label, texts in (("imdb", imdb_texts), ("ag_news", ag_texts)):
+                    sec = reference_predict(clf.model, clf, texts, args.batch_size, args.max_length, device)
+                    seconds[f"ref_{label}"] = seconds.get(f"ref_{label}", 0.0) + sec
+                    for kind, c in formats.items():
+                        start = time.perf_counter()
+                        c.predict(texts)
+                        seconds[f"{kind}{label}"] = seconds.get(f"{kind}{label}", 0.0) + time.perf_counter() - start
+        for label, texts in (("imdb", imdb_texts), ("ag_news", ag_texts)):
+            ref = args.rounds * len(texts) / seconds[f"ref_{label}"]
+            row[f"ref_infer_{label}_texts_per_s"] = ref
+            for kind in formats:
+                row[f"{kind}infer_{label}_texts_per_s"] = args.rounds * len(texts) / seconds[f"{kind}{label}"]
+                row[f"{kind}infer_{label}_ratio"] = row[f"{kind}infer_{label}_texts_per_s"] / ref
+        row["peak_rss_infer_mb"] = mem_infer.peak
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="../shared/data/imdb")
@@ -224,6 +283,7 @@ def main() -> None:
     p.add_argument("--packed", action="store_true", help="RNNs on PackedSequences (the slower exact path) for comparison")
     p.add_argument("--in_turn", action="store_true", help="RNN directions one after the other, not side by side")
     p.add_argument("--num_workers", type=int, default=0, help="DataLoader worker processes of the textclf path")
+    p.add_argument("--phases", default="train,infer", help="train, infer or both; the tables show what ran")
     p.add_argument("--out", default="bench/results/throughput.json")
     args = p.parse_args()
     device = torch.device("cuda" if args.accelerator in ("gpu", "cuda") else "cpu")
@@ -242,57 +302,17 @@ def main() -> None:
     gemm = gemm_flops(device)
     mean_len = float(dm.splits["train"].lengths.mean())
     results = []
+    phases = set(args.phases.split(","))
     for name in args.encoders.split(","):
         L.seed_everything(0, verbose=False)
         model = TextClassifier(encoder=name, packed=args.packed, side_by_side=not args.in_turn)
         row = {"encoder": name}
-        totals = {"ours": [0, 0.0], "ref": [0, 0.0], "bare": [0, 0.0]}  # path -> [tokens, seconds]
-        with PeakRSS() as mem_train:
-            for r in range(args.rounds):  # the paths take turns, so a slow spell of the machine hits all
-                tok, sec, trainer = textclf_train(model, dm, args.steps, args.warmup, accelerator, args.precision)
-                measured = {"ours": (tok, sec), "ref": reference_train(model, dm.splits["train"], args.batch_size,
-                                                                       args.max_length, args.steps, args.warmup, device, seed=r)}
-                if name in ("lstm", "gru"):
-                    measured["bare"] = bare_rnn_train(model, dm, args.steps, args.warmup, device)
-                for path, (tok, sec) in measured.items():
-                    totals[path][0] += tok
-                    totals[path][1] += sec
-        row["train_tokens_per_s"] = totals["ours"][0] / totals["ours"][1]
-        row["ref_train_tokens_per_s"] = totals["ref"][0] / totals["ref"][1]
-        row["train_ratio"] = row["train_tokens_per_s"] / row["ref_train_tokens_per_s"]
-        row["peak_rss_train_mb"] = mem_train.peak
-        if totals["bare"][1]:
-            row["bare_kernel_tokens_per_s"] = totals["bare"][0] / totals["bare"][1]
-            row["vs_bare_kernel"] = row["train_tokens_per_s"] / row["bare_kernel_tokens_per_s"]
-        flops = train_flops_per_token(dict(model.hparams), int(mean_len))
-        row["train_gflops_per_s"] = flops * row["train_tokens_per_s"] / 1e9
-        row["gemm_share"] = flops * row["train_tokens_per_s"] / gemm
-        with tempfile.TemporaryDirectory() as tmp:
-            ckpt = os.path.join(tmp, "m.ckpt")
-            trainer.save_checkpoint(ckpt, weights_only=True)  # the last textclf trainer: a real archive
-            clf = load_classifier(ckpt, device=str(device))
-            formats = {"": clf, "bf16_": load_classifier(ckpt, device=str(device), precision="bf16")}
-            if device.type == "cpu":  # int8 dynamic quantization runs on CPU only
-                formats["int8_"] = load_classifier(ckpt, quantize=True)
-            seconds: dict[str, float] = {}
-            with PeakRSS() as mem_infer:
-                for c in formats.values():
-                    c.predict(imdb_texts[:128])  # warm-up
-                for _ in range(args.rounds):  # the paths take turns here too
-                    for label, texts in (("imdb", imdb_texts), ("ag_news", ag_texts)):
-                        sec = reference_predict(clf.model, clf, texts, args.batch_size, args.max_length, device)
-                        seconds[f"ref_{label}"] = seconds.get(f"ref_{label}", 0.0) + sec
-                        for kind, c in formats.items():
-                            start = time.perf_counter()
-                            c.predict(texts)
-                            seconds[f"{kind}{label}"] = seconds.get(f"{kind}{label}", 0.0) + time.perf_counter() - start
-            for label, texts in (("imdb", imdb_texts), ("ag_news", ag_texts)):
-                ref = args.rounds * len(texts) / seconds[f"ref_{label}"]
-                row[f"ref_infer_{label}_texts_per_s"] = ref
-                for kind in formats:
-                    row[f"{kind}infer_{label}_texts_per_s"] = args.rounds * len(texts) / seconds[f"{kind}{label}"]
-                    row[f"{kind}infer_{label}_ratio"] = row[f"{kind}infer_{label}_texts_per_s"] / ref
-            row["peak_rss_infer_mb"] = mem_infer.peak
+        if "train" in phases:
+            trainer = measure_training(row, model, dm, args, device, accelerator, gemm, mean_len)
+        else:  # one step, for a checkpoint to predict from
+            trainer = textclf_train(model, dm, 1, 0, accelerator, args.precision)[2]
+        if "infer" in phases:
+            measure_inference(row, trainer, imdb_texts, ag_texts, args, device)
         results.append(row)
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}), file=sys.stderr, flush=True)
 
@@ -302,24 +322,26 @@ def main() -> None:
     print(f"\nMachine: {machine['cpus']} CPUs, torch {machine['torch']} ({machine['torch_threads']} threads), "
           f"device {machine['device']}, fp32 GEMM {gemm / 1e9:.1f} GFLOP/s; IMDB max_length {args.max_length}, "
           f"batch {args.batch_size}, {args.steps * args.rounds} measured batches per path\n")
-    print("| encoder | train tok/s textclf | train tok/s reference | ratio | vs bare kernel | GFLOP/s (share of GEMM) | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|")
-    for r in results:
-        bare = f"{r['vs_bare_kernel']:.2f}" if "vs_bare_kernel" in r else "-"
-        print(f"| {r['encoder']} | {r['train_tokens_per_s']:,.0f} | {r['ref_train_tokens_per_s']:,.0f} | {r['train_ratio']:.2f}x | "
-              f"{bare} | {r['train_gflops_per_s']:.2f} ({100 * r['gemm_share']:.1f}%) | {r['peak_rss_train_mb']:.0f} |")
-    print("\n| encoder | IMDB texts/s textclf (reference, ratio) | IMDB int8 (ratio) | IMDB bf16 (ratio) "
-          "| AG News texts/s textclf (reference, ratio) | AG News int8 (ratio) | AG News bf16 (ratio) | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in results:
-        cells = []
-        for label in ("imdb", "ag_news"):
-            cells.append(f"{r[f'infer_{label}_texts_per_s']:,.0f} ({r[f'ref_infer_{label}_texts_per_s']:,.0f}, "
-                         f"{r[f'infer_{label}_ratio']:.2f}x)")
-            for kind in ("int8_", "bf16_"):
-                q = f"{kind}infer_{label}_texts_per_s"
-                cells.append(f"{r[q]:,.0f} ({r[f'{kind}infer_{label}_ratio']:.2f}x)" if q in r else "-")
-        print(f"| {r['encoder']} | {' | '.join(cells)} | {r['peak_rss_infer_mb']:.0f} |")
+    if "train" in phases:
+        print("| encoder | train tok/s textclf | train tok/s reference | ratio | vs bare kernel | GFLOP/s (share of GEMM) | peak RSS MB |")
+        print("|---|---|---|---|---|---|---|")
+        for r in results:
+            bare = f"{r['vs_bare_kernel']:.2f}" if "vs_bare_kernel" in r else "-"
+            print(f"| {r['encoder']} | {r['train_tokens_per_s']:,.0f} | {r['ref_train_tokens_per_s']:,.0f} | {r['train_ratio']:.2f}x | "
+                  f"{bare} | {r['train_gflops_per_s']:.2f} ({100 * r['gemm_share']:.1f}%) | {r['peak_rss_train_mb']:.0f} |")
+    if "infer" in phases:
+        print("\n| encoder | IMDB texts/s textclf (reference, ratio) | IMDB int8 (ratio) | IMDB bf16 (ratio) "
+              "| AG News texts/s textclf (reference, ratio) | AG News int8 (ratio) | AG News bf16 (ratio) | peak RSS MB |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in results:
+            cells = []
+            for label in ("imdb", "ag_news"):
+                cells.append(f"{r[f'infer_{label}_texts_per_s']:,.0f} ({r[f'ref_infer_{label}_texts_per_s']:,.0f}, "
+                             f"{r[f'infer_{label}_ratio']:.2f}x)")
+                for kind in ("int8_", "bf16_"):
+                    q = f"{kind}infer_{label}_texts_per_s"
+                    cells.append(f"{r[q]:,.0f} ({r[f'{kind}infer_{label}_ratio']:.2f}x)" if q in r else "-")
+            print(f"| {r['encoder']} | {' | '.join(cells)} | {r['peak_rss_infer_mb']:.0f} |")
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"machine": machine, "args": vars(args), "results": results}, f, indent=2)
