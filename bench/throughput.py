@@ -11,9 +11,9 @@ Training: steady-state real (non-pad) tokens/s over a fixed number of batches, t
 its last time step pooled, a bare PyTorch loop), interleaved round by round. For lstm/gru also a bare
 torch.nn.LSTM/GRU forward+backward loop on the same packed batches. Inference: texts/s through
 `load_classifier(...).predict` against the reference (input order, padded to max_length, no
-inference_mode), and with `quantize=True` (int8 dynamic quantization) and `precision="bf16"`, taking turns
-over the same rounds. FLOP/s as a share of a fp32 GEMM measured here, and peak resident memory per phase.
-Nothing else may run on the machine meanwhile.
+inference_mode), and with `quantize=True` (int8 dynamic quantization), `precision="bf16"` and (Transformer)
+`compile=True`, taking turns over the same rounds. FLOP/s as a share of a fp32 GEMM measured here, and
+peak resident memory per phase. Nothing else may run on the machine meanwhile.
 """
 
 from __future__ import annotations
@@ -237,7 +237,8 @@ def measure_training(row: dict, model, dm, args, device, accelerator, gemm: floa
 
 
 def measure_inference(row: dict, trainer, imdb_texts: list[str], ag_texts: list[str], args, device) -> None:
-    """Texts/s through `load_classifier(...).predict` (fp32, bf16, int8) against the reference, taking turns."""
+    """Texts/s through `load_classifier(...).predict` (fp32, bf16, int8, compiled where the encoder allows)
+    against the reference, taking turns."""
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = os.path.join(tmp, "m.ckpt")
         trainer.save_checkpoint(ckpt, weights_only=True)  # the last textclf trainer: a real archive
@@ -245,6 +246,8 @@ def measure_inference(row: dict, trainer, imdb_texts: list[str], ag_texts: list[
         formats = {"": clf, "bf16_": load_classifier(ckpt, device=str(device), precision="bf16")}
         if device.type == "cpu":  # int8 dynamic quantization runs on CPU only
             formats["int8_"] = load_classifier(ckpt, quantize=True)
+        if getattr(clf.model.encoder, "compilable", False):  # compiled during the warm-up below
+            formats["compiled_"] = load_classifier(ckpt, device=str(device), compile=True)
         seconds: dict[str, float] = {}
         with PeakRSS() as mem_infer:
             for c in formats.values():
@@ -331,14 +334,15 @@ def main() -> None:
                   f"{bare} | {r['train_gflops_per_s']:.2f} ({100 * r['gemm_share']:.1f}%) | {r['peak_rss_train_mb']:.0f} |")
     if "infer" in phases:
         print("\n| encoder | IMDB texts/s textclf (reference, ratio) | IMDB int8 (ratio) | IMDB bf16 (ratio) "
-              "| AG News texts/s textclf (reference, ratio) | AG News int8 (ratio) | AG News bf16 (ratio) | peak RSS MB |")
-        print("|---|---|---|---|---|---|---|---|")
+              "| IMDB compiled (ratio) | AG News texts/s textclf (reference, ratio) | AG News int8 (ratio) "
+              "| AG News bf16 (ratio) | AG News compiled (ratio) | peak RSS MB |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for r in results:
             cells = []
             for label in ("imdb", "ag_news"):
                 cells.append(f"{r[f'infer_{label}_texts_per_s']:,.0f} ({r[f'ref_infer_{label}_texts_per_s']:,.0f}, "
                              f"{r[f'infer_{label}_ratio']:.2f}x)")
-                for kind in ("int8_", "bf16_"):
+                for kind in ("int8_", "bf16_", "compiled_"):
                     q = f"{kind}infer_{label}_texts_per_s"
                     cells.append(f"{r[q]:,.0f} ({r[f'{kind}infer_{label}_ratio']:.2f}x)" if q in r else "-")
             print(f"| {r['encoder']} | {' | '.join(cells)} | {r['peak_rss_infer_mb']:.0f} |")

@@ -1,7 +1,8 @@
-"""The Python prediction API: input order, top_k, empty texts, int8 quantization, bf16."""
+"""The Python prediction API: input order, top_k, empty texts, int8 quantization, bf16, torch.compile."""
 
 import numpy as np
 import pytest
+from conftest import ROOT, TINY
 
 from textclf import load_classifier
 from textclf.errors import TextclfError
@@ -54,3 +55,30 @@ def test_bf16_predicts_close_to_fp32_and_unknown_precision_is_an_error(trained_r
     assert np.abs(fp32 - bf16).max() < 0.05 and (fp32.argmax(1) == bf16.argmax(1)).all()
     with pytest.raises(TextclfError, match="unknown precision 'fp8': choose one of fp32, bf16"):
         load_classifier(ckpt, precision="fp8")
+
+
+def test_compiled_transformer_predicts_like_eager(tmp_path, monkeypatch):
+    """`compile=True` runs the Transformer encoder through torch.compile (dynamic shapes: batches of
+    other sizes and lengths reuse it) and gives the eager model's probabilities."""
+    import torch
+
+    from textclf.training import train
+
+    monkeypatch.chdir(ROOT)
+    train(["--config", "configs/sst2.yaml", "--run_dir", str(tmp_path / "tf"), *TINY, "--model.encoder", "transformer"])
+    ckpt = str(tmp_path / "tf" / "best.ckpt")
+    texts = TEXTS + ["a long , winding and ultimately rewarding story about " + "friendship and loss , " * 8]
+    eager = load_classifier(ckpt).predict_proba(texts, batch_size=2)
+    compiled = load_classifier(ckpt, compile=True)
+    assert isinstance(compiled.model.encoder, torch._dynamo.eval_frame.OptimizedModule)
+    np.testing.assert_allclose(compiled.predict_proba(texts, batch_size=2), eager, atol=1e-5)
+    np.testing.assert_allclose(compiled.predict_proba(texts, batch_size=5), eager, atol=1e-5)
+
+
+def test_compile_applies_to_the_transformer_only_and_not_with_quantize(trained_run, monkeypatch):
+    run_dir, _ = trained_run
+    ckpt = str(run_dir / "best.ckpt")
+    with pytest.raises(TextclfError, match="--compile applies to the transformer encoder only; .*GRUEncoder"):
+        load_classifier(ckpt, compile=True)
+    with pytest.raises(TextclfError, match="--quantize and --compile do not combine"):
+        load_classifier(ckpt, quantize=True, compile=True)
