@@ -60,10 +60,14 @@ def test_bf16_predicts_close_to_fp32_and_unknown_precision_is_an_error(trained_r
 def test_compiled_transformer_predicts_like_eager(tmp_path, monkeypatch):
     """`compile=True` runs the Transformer encoder through torch.compile (dynamic shapes: batches of
     other sizes and lengths reuse it) and gives the eager model's probabilities."""
+    import shutil
+
     import torch
 
     from textclf.training import train
 
+    if not any(shutil.which(c) for c in ("g++", "clang++", "c++")):
+        pytest.skip("torch.compile on CPU needs a C++ compiler; this machine has none")
     monkeypatch.chdir(ROOT)
     train(["--config", "configs/sst2.yaml", "--run_dir", str(tmp_path / "tf"), *TINY, "--model.encoder", "transformer"])
     ckpt = str(tmp_path / "tf" / "best.ckpt")
@@ -82,3 +86,15 @@ def test_compile_applies_to_the_transformer_only_and_not_with_quantize(trained_r
         load_classifier(ckpt, compile=True)
     with pytest.raises(TextclfError, match="--quantize and --compile do not combine"):
         load_classifier(ckpt, quantize=True, compile=True)
+
+
+def test_compile_without_a_cpp_compiler_is_a_one_line_error(monkeypatch):
+    import torch
+
+    from textclf import predict
+    from textclf.encoders import build_encoder
+
+    monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.setattr(predict.shutil, "which", lambda name: None)
+    with pytest.raises(TextclfError, match=r"--compile on CPU needs a C\+\+ compiler \(g\+\+ or clang\+\+\) on PATH"):
+        predict.compile_encoder(build_encoder("transformer", 16), torch.device("cpu"))
