@@ -250,11 +250,12 @@ def measure_inference(row: dict, trainer, imdb_texts: list[str], ag_texts: list[
         if getattr(clf.model.encoder, "compilable", False):  # compiled during the warm-up below
             formats["compiled_"] = load_classifier(ckpt, device=str(device), compile=True)
         seconds: dict[str, float] = {}
+        sets = (("imdb", imdb_texts), ("ag_news", ag_texts))
         with PeakRSS() as mem_infer:
             for c in formats.values():
                 c.predict(imdb_texts[:128])  # warm-up
             for _ in range(args.rounds):  # the paths take turns here too
-                for label, texts in (("imdb", imdb_texts), ("ag_news", ag_texts)):
+                for label, texts in sets:
                     sec = reference_predict(clf.model, clf, texts, args.batch_size, args.max_length, device)
                     seconds[f"ref_{label}"] = min(seconds.get(f"ref_{label}", sec), sec)
                     for kind, c in formats.items():
@@ -262,7 +263,7 @@ def measure_inference(row: dict, trainer, imdb_texts: list[str], ag_texts: list[
                         c.predict(texts)
                         sec = time.perf_counter() - start
                         seconds[f"{kind}{label}"] = min(seconds.get(f"{kind}{label}", sec), sec)
-        for label, texts in (("imdb", imdb_texts), ("ag_news", ag_texts)):
+        for label, texts in sets:
             ref = len(texts) / seconds[f"ref_{label}"]
             row[f"ref_infer_{label}_texts_per_s"] = ref
             for kind in formats:

@@ -17,7 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from textclf.directions import can_run_side_by_side, run_directions
 from textclf.dropout import Dropout
 from textclf.errors import TextclfError
-from textclf.pooling import MASKED_POOLINGS, MaskedPooling
+from textclf.pooling import MASKED_POOLINGS, ORDER_FREE_POOLINGS, MaskedPooling
 
 INITS = ("default", "xavier", "orthogonal")
 
@@ -185,10 +185,6 @@ class RNNEncoder(nn.Module):
             last = (lengths - 1)[:, None, None].expand(states.shape[0], 1, states.shape[2])
             return states.gather(1, last)[:, 0]
         return self.pool(states, mask)
-
-
-# Poolings whose result does not change when a sequence's positions are reordered.
-ORDER_FREE_POOLINGS = ("last", "mean", "max")
 
 
 def _rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,8 @@ import torch
 from torch import nn
 
 MASKED_POOLINGS = ("mean", "max", "attention")
+# Poolings whose result does not change when a sequence's positions are reordered.
+ORDER_FREE_POOLINGS = ("last", "mean", "max")
 
 
 class MaskedPooling(nn.Module):

@@ -126,6 +126,12 @@ def learning_curves(runs: list[Run]) -> dict:
     return curves
 
 
+def seed_spread(*groups: tuple[int, float]) -> float | None:
+    """The seed-to-seed spread a gap between groups is judged against: the widest of their min-max
+    accuracy ranges, given as (seeds, range) per group; unknown (None) when a group has one seed."""
+    return max(r for _, r in groups) if min(n for n, _ in groups) > 1 else None
+
+
 def effects(runs: list[Run]) -> list[dict]:
     """Each pair of encoders (same --vary values): mean accuracy difference and whether it is larger
     than the seed-to-seed spread (the wider of the two min-max ranges)."""
@@ -137,7 +143,7 @@ def effects(runs: list[Run]) -> list[dict]:
         for a, b in itertools.combinations(encs, 2):
             xa, xb = np.array(encs[a]), np.array(encs[b])
             diff = float(xa.mean() - xb.mean())
-            spread = float(max(np.ptp(xa), np.ptp(xb))) if min(len(xa), len(xb)) > 1 else None
+            spread = seed_spread((len(xa), float(np.ptp(xa))), (len(xb), float(np.ptp(xb))))
             if diff < 0:
                 a, b, diff = b, a, -diff
             out.append({"vary": vary, "better": a, "worse": b, "diff": diff, "seed_spread": spread,
@@ -183,14 +189,12 @@ def findings(rows: list[dict], effect_rows: list[dict], quartiles: dict, spread:
     if len(ranked) > 1:
         second = ranked[1]
         gap = best["acc_mean"] - second["acc_mean"]
-        # the seed-to-seed spread as in effects(): the wider min-max range of the two
-        seed_spread = (max(r["acc_max"] - r["acc_min"] for r in (best, second))
-                       if min(best["seeds"], second["seeds"]) > 1 else None)
-        verdict = ("with one seed, spread unknown" if seed_spread is None else
-                   "larger than the seed-to-seed spread" if gap > seed_spread else
+        noise = seed_spread(*((r["seeds"], r["acc_max"] - r["acc_min"]) for r in (best, second)))
+        verdict = ("with one seed, spread unknown" if noise is None else
+                   "larger than the seed-to-seed spread" if gap > noise else
                    "within the seed-to-seed spread, so not a real lead")
         out.append(f"Runner-up {second['group']} is {pts(gap)} points behind, {verdict}"
-                   + (f" ({pts(seed_spread)} points)." if seed_spread is not None else "."))
+                   + (f" ({pts(noise)} points)." if noise is not None else "."))
     noisy = [e for e in effect_rows if e["beyond_noise"] is False]
     if noisy:
         out.append("Gaps within seed noise: " + "; ".join(
