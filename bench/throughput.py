@@ -11,8 +11,10 @@ Training: steady-state real (non-pad) tokens/s over a fixed number of batches, t
 its last time step pooled, a bare PyTorch loop), interleaved round by round. For lstm/gru also a bare
 torch.nn.LSTM/GRU forward+backward loop on the same packed batches. Inference: texts/s through
 `load_classifier(...).predict` against the reference (input order, padded to max_length, no
-inference_mode), and with `quantize=True` (int8 dynamic quantization), `precision="bf16"` and (Transformer)
-`compile=True`, taking turns over the same rounds. FLOP/s as a share of a fp32 GEMM measured here, and
+inference_mode, batch_size), and with `fold=False` (one-layer RNNs through torch's kernels instead of
+textclf.folded_rnn), `quantize=True` (int8 dynamic quantization), `precision="bf16"` and (Transformer)
+`compile=True`, taking turns over the same rounds. Each textclf path uses its own default batch size
+(64; 512 for a folded RNN). FLOP/s as a share of a fp32 GEMM measured here, and
 peak resident memory per phase. Each path's figure is its best round: noise from elsewhere on the
 machine only ever slows a run down (on the shared 2-core machine rounds differed by 10-30%). Nothing
 else may run on the machine meanwhile.
@@ -43,6 +45,7 @@ import lightning as L  # noqa: E402
 from textclf.data.datamodule import TextDataModule  # noqa: E402
 from textclf.flops import train_flops_per_token  # noqa: E402
 from textclf.model import TextClassifier  # noqa: E402
+from textclf.folded_rnn import FoldedRNN  # noqa: E402
 from textclf.predict import load_classifier  # noqa: E402
 
 datasets.disable_progress_bars()
@@ -245,6 +248,8 @@ def measure_inference(row: dict, trainer, imdb_texts: list[str], ag_texts: list[
         trainer.save_checkpoint(ckpt, weights_only=True)  # the last textclf trainer: a real archive
         clf = load_classifier(ckpt, device=str(device))
         formats = {"": clf, "bf16_": load_classifier(ckpt, device=str(device), precision="bf16")}
+        if isinstance(clf.forward, FoldedRNN):  # the lever: the same model through torch's kernels
+            formats["unfolded_"] = load_classifier(ckpt, device=str(device), fold=False)
         if device.type == "cpu":  # int8 dynamic quantization runs on CPU only
             formats["int8_"] = load_classifier(ckpt, quantize=True)
         if getattr(clf.model.encoder, "compilable", False):  # compiled during the warm-up below
@@ -336,16 +341,18 @@ def main() -> None:
             print(f"| {r['encoder']} | {r['train_tokens_per_s']:,.0f} | {r['ref_train_tokens_per_s']:,.0f} | {r['train_ratio']:.2f}x | "
                   f"{bare} | {r['train_gflops_per_s']:.2f} ({100 * r['gemm_share']:.1f}%) | {r['peak_rss_train_mb']:.0f} |")
     if "infer" in phases:
-        print("\n| encoder | IMDB texts/s textclf (reference, ratio) | IMDB int8 (ratio) | IMDB bf16 (ratio) "
-              "| IMDB compiled (ratio) | AG News texts/s textclf (reference, ratio) | AG News int8 (ratio) "
-              "| AG News bf16 (ratio) | AG News compiled (ratio) | peak RSS MB |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        kinds = ("unfolded_", "int8_", "bf16_", "compiled_")
+        header = ["encoder"]
+        for label in ("IMDB", "AG News"):
+            header += [f"{label} texts/s textclf (reference, ratio)", *(f"{label} {k[:-1]} (ratio)" for k in kinds)]
+        print(f"\n| {' | '.join(header)} | peak RSS MB |")
+        print("|---" * (len(header) + 1) + "|")
         for r in results:
             cells = []
             for label in ("imdb", "ag_news"):
                 cells.append(f"{r[f'infer_{label}_texts_per_s']:,.0f} ({r[f'ref_infer_{label}_texts_per_s']:,.0f}, "
                              f"{r[f'infer_{label}_ratio']:.2f}x)")
-                for kind in ("int8_", "bf16_", "compiled_"):
+                for kind in kinds:
                     q = f"{kind}infer_{label}_texts_per_s"
                     cells.append(f"{r[q]:,.0f} ({r[f'{kind}infer_{label}_ratio']:.2f}x)" if q in r else "-")
             print(f"| {r['encoder']} | {' | '.join(cells)} | {r['peak_rss_infer_mb']:.0f} |")

@@ -138,7 +138,7 @@ def _cmd_evaluate(argv: list[str]) -> int:
     p.add_argument("--text_column", help="text column of --data (detected when unset)")
     p.add_argument("--label_column", help="label column of --data (detected when unset)")
     p.add_argument("--encoding", help="encoding of a --data file that is not UTF-8")
-    p.add_argument("--batch_size", type=int, help="texts per forward pass (default 64: fastest measured on CPU)")
+    p.add_argument("--batch_size", type=int, help="texts per forward pass (default: the fastest measured on CPU for the model, 64, or 512 for a one-layer RNN/LSTM/GRU)")
     p.add_argument("--output", help="write the metrics as JSON")
     args = p.parse_args(argv)
 
@@ -182,7 +182,7 @@ def print_evaluation(r: dict) -> None:
 
 
 def _batch_size(args) -> dict:
-    """--batch_size when given; otherwise the prediction default (textclf.predict.BATCH_SIZE)."""
+    """--batch_size when given; otherwise the model's prediction default (Classifier.batch_size)."""
     return {} if args.batch_size is None else {"batch_size": args.batch_size}
 
 
@@ -206,7 +206,7 @@ def _cmd_predict(argv: list[str]) -> int:
     p.add_argument("--text_column", help="text column of a table --input (detected when unset)")
     p.add_argument("--output", help="write JSON lines here instead of stdout")
     p.add_argument("--top_k", type=int, help="keep the k most likely labels in probs")
-    p.add_argument("--batch_size", type=int, help="texts per forward pass (default 64: fastest measured on CPU)")
+    p.add_argument("--batch_size", type=int, help="texts per forward pass (default: the fastest measured on CPU for the model, 64, or 512 for a one-layer RNN/LSTM/GRU)")
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU): faster, slightly less exact")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="bf16: autocast to bfloat16, faster on CPUs with AMX/AVX512-BF16 and on GPUs")

@@ -14,7 +14,7 @@ from textclf.data.batching import TokenizedSplit
 from textclf.data.encoding import encode_texts
 from textclf.data.prepare import load_splits
 from textclf.errors import TextclfError
-from textclf.predict import BATCH_SIZE, Classifier
+from textclf.predict import Classifier
 
 
 def classification_metrics(labels: np.ndarray, preds: np.ndarray, label_names: list[str]) -> dict:
@@ -37,7 +37,7 @@ def evaluate(
     clf: Classifier,
     source: dict,
     split: str = "test",
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
 ) -> dict:
     """Evaluate `clf` on `split` of `source` (keyword arguments of `load_splits`)."""
     splits, _ = load_splits(**source, label_names=clf.label_names, single_split=split, carve=False)

@@ -1,7 +1,8 @@
 """Prediction from a checkpoint alone: `load_classifier(path).predict(texts)`.
 
 Texts are encoded exactly as in training (the tokenizer and preprocessing come from the checkpoint),
-batched in length order under `torch.inference_mode()`, and returned in input order.
+batched in length order under `torch.inference_mode()`, and returned in input order. On CPU a
+one-layer RNN/LSTM/GRU runs folded with its embedding (textclf.folded_rnn), the same model faster.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from textclf.data.batching import BucketBatchSampler, TokenizedSplit
 from textclf.data.encoding import encode_texts
 from textclf.data.tokenizer import tokenizer_from_json
 from textclf.errors import TextclfError
+from textclf.folded_rnn import FoldedRNN, can_fold
 from textclf.model import TextClassifier
 
 # Texts per forward pass. On a 2-core CPU 64 beat 128, 256 and 512 for every encoder on IMDB reviews
 # (model time for 1,000 texts, e.g. lstm 0.92 s vs 1.05 / 1.61 / 2.23 s): smaller batches stay in cache.
 BATCH_SIZE = 64
+# A folded RNN (textclf.folded_rnn) spends each step on a few small ops whose fixed cost larger batches
+# share: 1,000 IMDB reviews, BiGRU 1.16 / 0.82 / 0.75 / 0.71 s at 64 / 256 / 512 / 1000 texts a batch.
+FOLDED_BATCH_SIZE = 512
 
 # Number formats for the forward pass: fp32, or bf16 autocast (matrix products in bfloat16, fast on CPUs
 # with AMX or AVX512-BF16 and on recent GPUs, slow on CPUs without them).
@@ -33,7 +38,7 @@ class Classifier:
     """A trained model with its tokenizer, labels and preprocessing: text in, labels out."""
 
     def __init__(self, model: TextClassifier, device: str | torch.device = "cpu", precision: str = "fp32",
-                 compile: bool = False):
+                 compile: bool = False, fold: bool = True):
         if model.tokenizer_json is None:
             raise TextclfError("the model has no tokenizer: load it from a textclf checkpoint")
         if precision not in PRECISIONS:
@@ -43,6 +48,10 @@ class Classifier:
         self.model = model.to(self.device).eval()
         if compile:
             self.model.encoder = compile_encoder(self.model.encoder, self.device)
+        # what predict_proba runs: the model, or on CPU in fp32 a one-layer RNN/GRU with its embedding folded in
+        self.forward, self.batch_size = self.model, BATCH_SIZE
+        if fold and self.device.type == "cpu" and precision == "fp32" and can_fold(self.model):
+            self.forward, self.batch_size = FoldedRNN(self.model).eval(), FOLDED_BATCH_SIZE
         self.tokenizer = tokenizer_from_json(model.tokenizer_json)
         self.label_names: list[str] = list(model.hparams.label_names)
         self.max_length = int(model.preprocessing.get("max_length", 512))
@@ -56,18 +65,19 @@ class Classifier:
         return TokenizedSplit(encode_texts(self.tokenizer, list(texts), self.max_length, self.truncation))
 
     @torch.inference_mode()
-    def predict_proba(self, texts: Sequence[str] | TokenizedSplit, batch_size: int = BATCH_SIZE) -> np.ndarray:
-        """Class probabilities (N, C), rows in input order."""
+    def predict_proba(self, texts: Sequence[str] | TokenizedSplit, batch_size: int | None = None) -> np.ndarray:
+        """Class probabilities (N, C), rows in input order. `batch_size`: texts per forward pass, by default
+        the fastest measured for this model's path (`self.batch_size`)."""
         data = texts if isinstance(texts, TokenizedSplit) else self.encode(texts)
         probs = np.zeros((len(data), len(self.label_names)), dtype=np.float32)
-        for indices in BucketBatchSampler(data.lengths, batch_size, shuffle=False):
+        for indices in BucketBatchSampler(data.lengths, batch_size or self.batch_size, shuffle=False):
             batch = data[indices]
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-                logits = self.model(batch["input_ids"].to(self.device), batch["lengths"].to(self.device))
+                logits = self.forward(batch["input_ids"].to(self.device), batch["lengths"].to(self.device))
             probs[batch["index"].numpy()] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return probs
 
-    def predict(self, texts: Sequence[str], batch_size: int = BATCH_SIZE, top_k: int | None = None) -> list[dict]:
+    def predict(self, texts: Sequence[str], batch_size: int | None = None, top_k: int | None = None) -> list[dict]:
         """One record per text, in input order: {"text", "label", "score", "probs": {label: p}}.
         `top_k` keeps the k most likely labels in `probs`."""
         if isinstance(texts, str):
@@ -105,11 +115,13 @@ def compile_encoder(encoder: torch.nn.Module, device: torch.device) -> torch.nn.
 
 
 def load_classifier(path: str, device: str = "cpu", quantize: bool = False, precision: str = "fp32",
-                    compile: bool = False) -> Classifier:
+                    compile: bool = False, fold: bool = True) -> Classifier:
     """Load a checkpoint for prediction. `quantize`: int8 dynamic quantization of the LSTM/GRU/Linear
     layers (CPU only), smaller and usually faster, at a small accuracy cost. `precision`: fp32 or
     bf16 (autocast). `compile`: torch.compile the Transformer encoder (a one-time cost of tens of
-    seconds, then faster). The accuracy change and speed of each are in the README's Performance section."""
+    seconds, then faster). `fold`: on CPU in fp32, run a one-layer RNN/LSTM/GRU with its embedding
+    folded into the input weights (textclf.folded_rnn; same results, faster); False keeps torch's
+    kernels. The accuracy change and speed of each are in the README's Performance section."""
     if quantize and compile:
         raise TextclfError("--quantize and --compile do not combine: choose one")
     model = load_model(path)
@@ -117,4 +129,4 @@ def load_classifier(path: str, device: str = "cpu", quantize: bool = False, prec
         from textclf.quantize import quantize_dynamic
 
         model = quantize_dynamic(model)
-    return Classifier(model, device, precision, compile)
+    return Classifier(model, device, precision, compile, fold)

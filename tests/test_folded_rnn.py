@@ -1,0 +1,74 @@
+"""The folded RNN (textclf.folded_rnn): the model's own results, and used only where it applies."""
+
+import numpy as np
+import pytest
+import torch
+
+from textclf import load_classifier
+from textclf.folded_rnn import FoldedRNN, can_fold
+from textclf.model import TextClassifier
+
+VOCAB = 300
+
+
+def _model(**options) -> TextClassifier:
+    torch.manual_seed(0)
+    return TextClassifier(num_embeddings=VOCAB, num_classes=3, label_names=["a", "b", "c"], **options).eval()
+
+
+def _batch():
+    # unsorted, with ties, a text of one token, an empty one (the model reads it as one pad slot) and
+    # every text shorter than the batch's width, whose padding must not be read
+    lengths = torch.tensor([5, 17, 1, 17, 9, 0, 12, 3])
+    ids = torch.randint(1, VOCAB, (len(lengths), 20))
+    ids[torch.arange(20)[None, :] >= lengths[:, None]] = 0
+    return ids, lengths
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("pooling", ["max", "mean", "last"])
+@pytest.mark.parametrize("encoder,nonlinearity", [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh")])
+def test_folded_logits_equal_the_models(encoder, nonlinearity, pooling, bidirectional):
+    model = _model(encoder=encoder, nonlinearity=nonlinearity, pooling=pooling, bidirectional=bidirectional)
+    ids, lengths = _batch()
+    with torch.inference_mode():
+        expected = model(ids, lengths)
+        folded = FoldedRNN(model)(ids, lengths)
+    assert folded.shape == expected.shape == (len(lengths), 3)
+    torch.testing.assert_close(folded, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("options", [
+    {"encoder": "gru", "pooling": "attention"},  # scores the states in reading order: not kept as a running value
+    {"encoder": "gru", "num_layers": 2},
+    {"encoder": "transformer"},
+    {"encoder": "bag"},
+])
+def test_not_folded_where_it_does_not_apply(options):
+    assert not can_fold(_model(**options))
+
+
+def test_not_folded_when_the_table_would_be_too_large(monkeypatch):
+    import textclf.folded_rnn
+
+    model = _model(encoder="gru")
+    assert can_fold(model)
+    table_bytes = 2 * VOCAB * 3 * 128 * 4  # directions x vocabulary x gates x hidden, fp32
+    monkeypatch.setattr(textclf.folded_rnn, "MAX_TABLE_BYTES", table_bytes - 1)
+    assert not can_fold(model)
+
+
+def test_classifier_folds_on_cpu_fp32_only_with_the_same_probabilities(trained_run):
+    from textclf.predict import BATCH_SIZE, FOLDED_BATCH_SIZE
+
+    ckpt = str(trained_run[0] / "best.ckpt")  # a one-layer BiGRU with max pooling
+    texts = ["an utterly charming , hilarious film .", "dull", "the plot is a mess and the acting wooden ."] * 7
+    folded = load_classifier(ckpt)
+    kernels = load_classifier(ckpt, fold=False)
+    assert isinstance(folded.forward, FoldedRNN) and folded.batch_size == FOLDED_BATCH_SIZE
+    assert kernels.forward is kernels.model and kernels.batch_size == BATCH_SIZE
+    np.testing.assert_allclose(folded.predict_proba(texts), kernels.predict_proba(texts), atol=1e-5)
+    np.testing.assert_allclose(folded.predict_proba(texts, batch_size=4), kernels.predict_proba(texts), atol=1e-5)
+    # bf16 autocast and int8 quantization run the model (or its quantized copy) itself
+    assert not isinstance(load_classifier(ckpt, precision="bf16").forward, FoldedRNN)
+    assert not isinstance(load_classifier(ckpt, quantize=True).forward, FoldedRNN)
