@@ -44,8 +44,8 @@ import lightning as L  # noqa: E402
 
 from textclf.data.datamodule import TextDataModule  # noqa: E402
 from textclf.flops import train_flops_per_token  # noqa: E402
-from textclf.model import TextClassifier  # noqa: E402
 from textclf.folded_rnn import FoldedRNN  # noqa: E402
+from textclf.model import TextClassifier  # noqa: E402
 from textclf.predict import load_classifier  # noqa: E402
 
 datasets.disable_progress_bars()

@@ -14,7 +14,7 @@ Measured on 2 cores, 1,000 IMDB reviews through `predict` (`python bench/through
 1,020, BiLSTM 692 -> 757 (its per-step matrix product already runs near the GEMM rate; oneDNN fuses its
 element-wise ops, so folding saves mostly the input projection). Results equal the model's own forward
 up to float rounding (tests/test_folded_rnn.py). CPU and fp32 only: on a GPU cuDNN's kernels are the
-fast path, and bf16 autocast and int8 quantization run the model itself.
+fast path, and bf16 autocast and int8 LSTM/GRU run the model itself.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ FOLDABLE = (nn.RNN, nn.GRU, nn.LSTM)
 
 
 def can_fold(model: nn.Module) -> bool:
-    """Whether `model` (a TextClassifier) is a one-layer RNN, LSTM or GRU with an order-free pooling
-    and plain torch cells (not int8-quantized), small enough to fold."""
+    """Whether `model` (a TextClassifier) is a one-layer RNN, LSTM or GRU with an order-free pooling,
+    plain torch cells (not int8-quantized; a vanilla RNN has no int8 kernel and stays plain) and a
+    table small enough to fold."""
     from textclf.encoders import RNNEncoder
     from textclf.pooling import ORDER_FREE_POOLINGS
 
