@@ -48,7 +48,7 @@ class Classifier:
         self.model = model.to(self.device).eval()
         if compile:
             self.model.encoder = compile_encoder(self.model.encoder, self.device)
-        # what predict_proba runs: the model, or on CPU in fp32 a one-layer RNN/GRU with its embedding folded in
+        # what predict_proba runs: the model, or on CPU in fp32 a one-layer RNN/LSTM/GRU with its embedding folded in
         self.forward, self.batch_size = self.model, BATCH_SIZE
         if fold and self.device.type == "cpu" and precision == "fp32" and can_fold(self.model):
             self.forward, self.batch_size = FoldedRNN(self.model).eval(), FOLDED_BATCH_SIZE
