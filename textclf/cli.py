@@ -16,6 +16,8 @@ import warnings
 from textclf.errors import TextclfError
 
 COMMANDS = ("train", "evaluate", "predict", "compare", "data")
+# --batch_size of evaluate and predict; unset, Classifier.batch_size decides
+BATCH_SIZE_HELP = "texts per forward pass (default: the fastest measured on CPU for the model, 64, or 512 for a one-layer RNN/LSTM/GRU)"
 USAGE = """usage: textclf {train,evaluate,predict,compare,data} ...
 
   train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
@@ -138,7 +140,7 @@ def _cmd_evaluate(argv: list[str]) -> int:
     p.add_argument("--text_column", help="text column of --data (detected when unset)")
     p.add_argument("--label_column", help="label column of --data (detected when unset)")
     p.add_argument("--encoding", help="encoding of a --data file that is not UTF-8")
-    p.add_argument("--batch_size", type=int, help="texts per forward pass (default: the fastest measured on CPU for the model, 64, or 512 for a one-layer RNN/LSTM/GRU)")
+    p.add_argument("--batch_size", type=int, help=BATCH_SIZE_HELP)
     p.add_argument("--output", help="write the metrics as JSON")
     args = p.parse_args(argv)
 
@@ -206,7 +208,7 @@ def _cmd_predict(argv: list[str]) -> int:
     p.add_argument("--text_column", help="text column of a table --input (detected when unset)")
     p.add_argument("--output", help="write JSON lines here instead of stdout")
     p.add_argument("--top_k", type=int, help="keep the k most likely labels in probs")
-    p.add_argument("--batch_size", type=int, help="texts per forward pass (default: the fastest measured on CPU for the model, 64, or 512 for a one-layer RNN/LSTM/GRU)")
+    p.add_argument("--batch_size", type=int, help=BATCH_SIZE_HELP)
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU): faster, slightly less exact")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="bf16: autocast to bfloat16, faster on CPUs with AMX/AVX512-BF16 and on GPUs")

@@ -149,11 +149,9 @@ class RNNEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b, t, _ = x.shape
-        pos = torch.arange(t, device=x.device)[None, :]
         # (B * T,): row of the flattened batch that position t reads when each sequence is read backwards
-        # within its length (padding stays in place); whole rows, so the backward pass is a cheap index_add
-        within = torch.where(pos < lengths[:, None], lengths[:, None] - 1 - pos, pos)  # (B, T)
-        reverse = (within + t * torch.arange(b, device=x.device)[:, None]).reshape(-1)
+        # within its length; whole rows, so the backward pass is a cheap index_add
+        reverse = (backward_positions(lengths, t) + t * torch.arange(b, device=x.device)[:, None]).reshape(-1)
         for i, layer in enumerate(self.layers):
             if i:
                 x = self.between(x)
@@ -185,6 +183,13 @@ class RNNEncoder(nn.Module):
             last = (lengths - 1)[:, None, None].expand(states.shape[0], 1, states.shape[2])
             return states.gather(1, last)[:, 0]
         return self.pool(states, mask)
+
+
+def backward_positions(lengths: torch.Tensor, t: int) -> torch.Tensor:
+    """(B, T) positions the backward direction reads at each step: every sequence from its last real
+    token to its first, padding left in place after it."""
+    pos = torch.arange(t, device=lengths.device)[None, :]
+    return torch.where(pos < lengths[:, None], lengths[:, None] - 1 - pos, pos)
 
 
 def _rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from textclf.encoders import RNNEncoder, backward_positions
+from textclf.pooling import ORDER_FREE_POOLINGS
+
 # The table holds (directions x vocabulary) rows of (gates x hidden) floats: a 30,000-word BiGRU
 # with hidden 128 needs 92 MB. Above this size the model keeps its own forward.
 MAX_TABLE_BYTES = 512 * 2**20
@@ -33,9 +36,6 @@ def can_fold(model: nn.Module) -> bool:
     """Whether `model` (a TextClassifier) is a one-layer RNN, LSTM or GRU with an order-free pooling,
     plain torch cells (not int8-quantized; a vanilla RNN has no int8 kernel and stays plain) and a
     table small enough to fold."""
-    from textclf.encoders import RNNEncoder
-    from textclf.pooling import ORDER_FREE_POOLINGS
-
     enc = getattr(model, "encoder", None)
     if not isinstance(enc, RNNEncoder) or len(enc.layers) != 1 or enc.pooling not in ORDER_FREE_POOLINGS:
         return False
@@ -87,14 +87,13 @@ class FoldedRNN(nn.Module):
         order = torch.argsort(lengths, descending=True, stable=True)
         ids, lengths = input_ids[order], lengths[order]
         steps = int(lengths[0])
-        pos = torch.arange(steps, device=ids.device)
-        # (T, dirs, B): the token id each direction reads at step t; the backward direction reads every text
-        # from its last token to its first; offset by d * V into the table
-        reads = [ids[:, :steps]]
+        ids = ids[:, :steps]
+        # (T, dirs, B): the token id each direction reads at step t, offset by d * V into the table
+        reads = [ids]
         if self.directions == 2:
-            within = (lengths[:, None] - 1 - pos[None, :]).clamp(min=0)
-            reads.append(ids.gather(1, within) + self.vocab)
-        reads = torch.stack(reads).permute(2, 0, 1).contiguous()  # (T, dirs, B)
+            reads.append(ids.gather(1, backward_positions(lengths, steps)) + self.vocab)
+        reads = torch.stack(reads).permute(2, 0, 1).contiguous()
+        pos = torch.arange(steps, device=ids.device)
         active = (lengths[None, :] > pos[:, None]).sum(1).tolist()  # rows still reading at each step
         pooled = self._recur(reads, active)
         if self.pooling == "mean":
