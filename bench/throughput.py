@@ -2,7 +2,7 @@
 
     python bench/throughput.py [--data ../shared/data/imdb] [--infer_data ../shared/data/ag_news]
                                [--encoders bag,rnn,lstm,gru,transformer] [--out bench/results/throughput.json]
-                               [--num_workers N] [--in_turn] [--packed]   (levers, for comparison)
+                               [--num_workers N] [--in_turn] [--packed] [--serial]   (levers, for comparison)
                                [--phases train,infer]   (one phase alone, e.g. while working on it)
 
 Training: steady-state real (non-pad) tokens/s over a fixed number of batches, textclf's path
@@ -14,7 +14,8 @@ torch.nn.LSTM/GRU forward+backward loop on the same packed batches. Inference: t
 inference_mode, batch_size), and with `fold=False` (one-layer RNNs through torch's kernels instead of
 textclf.folded_rnn), `quantize=True` (int8 dynamic quantization), `precision="bf16"` and (Transformer)
 `compile=True`, taking turns over the same rounds. Each textclf path uses its own default batch size
-(64; 512 for a folded RNN). FLOP/s as a share of a fp32 GEMM measured here, and
+and streams (64, one stream per core; a folded RNN 512 in turn, a folded LSTM 256 as streams);
+`--serial` adds the default path with its batches one at a time. FLOP/s as a share of a fp32 GEMM measured here, and
 peak resident memory per phase. Each path's figure is its best round: noise from elsewhere on the
 machine only ever slows a run down (on the shared 2-core machine rounds differed by 10-30%). Nothing
 else may run on the machine meanwhile.
@@ -250,6 +251,9 @@ def measure_inference(row: dict, trainer, imdb_texts: list[str], ag_texts: list[
         formats = {"": clf, "bf16_": load_classifier(ckpt, device=str(device), precision="bf16")}
         if isinstance(clf.forward, FoldedRNN):  # the lever: the same model through torch's kernels
             formats["unfolded_"] = load_classifier(ckpt, device=str(device), fold=False)
+        if args.serial and clf.streams > 1:  # the lever: the default path with its batches one at a time
+            formats["serial_"] = load_classifier(ckpt, device=str(device))
+            formats["serial_"].streams = 1
         if device.type == "cpu":  # int8 dynamic quantization runs on CPU only
             formats["int8_"] = load_classifier(ckpt, quantize=True)
         if getattr(clf.model.encoder, "compilable", False):  # compiled during the warm-up below
@@ -294,6 +298,8 @@ def main() -> None:
     p.add_argument("--packed", action="store_true", help="RNNs on PackedSequences (the slower exact path) for comparison")
     p.add_argument("--in_turn", action="store_true", help="RNN directions one after the other, not side by side")
     p.add_argument("--num_workers", type=int, default=0, help="DataLoader worker processes of the textclf path")
+    p.add_argument("--serial", action="store_true",
+                   help="also predict with batches one at a time instead of parallel streams (textclf.streams)")
     p.add_argument("--phases", default="train,infer", help="train, infer or both; the tables show what ran")
     p.add_argument("--out", default="bench/results/throughput.json")
     args = p.parse_args()
@@ -341,7 +347,7 @@ def main() -> None:
             print(f"| {r['encoder']} | {r['train_tokens_per_s']:,.0f} | {r['ref_train_tokens_per_s']:,.0f} | {r['train_ratio']:.2f}x | "
                   f"{bare} | {r['train_gflops_per_s']:.2f} ({100 * r['gemm_share']:.1f}%) | {r['peak_rss_train_mb']:.0f} |")
     if "infer" in phases:
-        kinds = ("unfolded_", "int8_", "bf16_", "compiled_")
+        kinds = ("serial_",) * args.serial + ("unfolded_", "int8_", "bf16_", "compiled_")
         header = ["encoder"]
         for label in ("IMDB", "AG News"):
             header += [f"{label} texts/s textclf (reference, ratio)", *(f"{label} {k[:-1]} (ratio)" for k in kinds)]

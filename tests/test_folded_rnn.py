@@ -59,14 +59,17 @@ def test_not_folded_when_the_table_would_be_too_large(monkeypatch):
 
 
 def test_classifier_folds_on_cpu_fp32_only_with_the_same_probabilities(trained_run):
-    from textclf.predict import BATCH_SIZE, FOLDED_BATCH_SIZE
+    from textclf.folded_rnn import BATCH_SIZE as FOLDED_BATCH_SIZE
+    from textclf.predict import BATCH_SIZE
 
     ckpt = str(trained_run[0] / "best.ckpt")  # a one-layer BiGRU with max pooling
     texts = ["an utterly charming , hilarious film .", "dull", "the plot is a mess and the acting wooden ."] * 7
     folded = load_classifier(ckpt)
     kernels = load_classifier(ckpt, fold=False)
     assert isinstance(folded.forward, FoldedRNN) and folded.batch_size == FOLDED_BATCH_SIZE
+    assert folded.streams == 1  # a folded GRU runs its batches one at a time (measured faster)
     assert kernels.forward is kernels.model and kernels.batch_size == BATCH_SIZE
+    assert kernels.streams == torch.get_num_threads()
     np.testing.assert_allclose(folded.predict_proba(texts), kernels.predict_proba(texts), atol=1e-5)
     np.testing.assert_allclose(folded.predict_proba(texts, batch_size=4), kernels.predict_proba(texts), atol=1e-5)
     # bf16 autocast and int8 quantization run the model (or its quantized copy) itself

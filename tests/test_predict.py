@@ -72,9 +72,13 @@ def test_compiled_transformer_predicts_like_eager(tmp_path, monkeypatch):
     train(["--config", "configs/sst2.yaml", "--run_dir", str(tmp_path / "tf"), *TINY, "--model.encoder", "transformer"])
     ckpt = str(tmp_path / "tf" / "best.ckpt")
     texts = TEXTS + ["a long , winding and ultimately rewarding story about " + "friendship and loss , " * 8]
-    eager = load_classifier(ckpt).predict_proba(texts, batch_size=2)
+    eager_clf = load_classifier(ckpt)
+    eager = eager_clf.predict_proba(texts, batch_size=2)
     compiled = load_classifier(ckpt, compile=True)
     assert isinstance(compiled.model.encoder, torch._dynamo.eval_frame.OptimizedModule)
+    # both at the Transformer's own batch size; the compiled encoder runs its batches one at a time
+    assert eager_clf.batch_size == compiled.batch_size == 32
+    assert eager_clf.streams == torch.get_num_threads() and compiled.streams == 1
     np.testing.assert_allclose(compiled.predict_proba(texts, batch_size=2), eager, atol=1e-5)
     np.testing.assert_allclose(compiled.predict_proba(texts, batch_size=5), eager, atol=1e-5)
 

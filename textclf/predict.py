@@ -2,7 +2,8 @@
 
 Texts are encoded exactly as in training (the tokenizer and preprocessing come from the checkpoint),
 batched in length order under `torch.inference_mode()`, and returned in input order. On CPU a
-one-layer RNN/LSTM/GRU runs folded with its embedding (textclf.folded_rnn), the same model faster.
+one-layer RNN/LSTM/GRU runs folded with its embedding (textclf.folded_rnn), the same model faster,
+and batches run as parallel streams, one per core (textclf.streams), where that was measured faster.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from textclf.data.tokenizer import tokenizer_from_json
 from textclf.errors import TextclfError
 from textclf.folded_rnn import FoldedRNN, can_fold
 from textclf.model import TextClassifier
+from textclf.streams import run_batches
 
-# Texts per forward pass. On a 2-core CPU 64 beat 128, 256 and 512 for every encoder on IMDB reviews
-# (model time for 1,000 texts, e.g. lstm 0.92 s vs 1.05 / 1.61 / 2.23 s): smaller batches stay in cache.
+# Texts per forward pass of the model, unless its encoder names its own (`predict_batch_size`: the
+# Transformer) or it runs folded (textclf.folded_rnn). On a 2-core CPU 64 beat 128, 256 and 512 for every
+# encoder on IMDB reviews (model time for 1,000 texts, e.g. lstm 0.92 s vs 1.05 / 1.61 / 2.23 s): smaller
+# batches stay in cache. As parallel streams, 64 still beat 32 for RNNs through torch's kernels and bag
+# (1,000 IMDB reviews: lstm 1,037 / 1,024 texts/s, gru 653 / 698, bag 4,699 / 3,964; AG News all 64).
 BATCH_SIZE = 64
-# A folded RNN (textclf.folded_rnn) spends each step on a few small ops whose fixed cost larger batches
-# share: 1,000 IMDB reviews, BiGRU 1.16 / 0.82 / 0.75 / 0.71 s at 64 / 256 / 512 / 1000 texts a batch.
-FOLDED_BATCH_SIZE = 512
 
 # Number formats for the forward pass: fp32, or bf16 autocast (matrix products in bfloat16, fast on CPUs
 # with AMX or AVX512-BF16 and on recent GPUs, slow on CPUs without them).
@@ -46,12 +48,18 @@ class Classifier:
         self.precision = precision
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
+        # what predict_proba runs: the model, or on CPU in fp32 a one-layer RNN/LSTM/GRU with its embedding
+        # folded in; its default batch size; and how many batches run at once (textclf.streams): on CPU one
+        # per intra-op thread, except where that was measured slower (folded GRU and RNN) or is unsafe
+        # (a compiled encoder: torch.compile's first call compiles, not to be raced by a second thread)
+        self.forward, streamed = self.model, not compile
+        self.batch_size = getattr(self.model.encoder, "predict_batch_size", BATCH_SIZE)
         if compile:
             self.model.encoder = compile_encoder(self.model.encoder, self.device)
-        # what predict_proba runs: the model, or on CPU in fp32 a one-layer RNN/LSTM/GRU with its embedding folded in
-        self.forward, self.batch_size = self.model, BATCH_SIZE
         if fold and self.device.type == "cpu" and precision == "fp32" and can_fold(self.model):
-            self.forward, self.batch_size = FoldedRNN(self.model).eval(), FOLDED_BATCH_SIZE
+            self.forward = FoldedRNN(self.model).eval()
+            self.batch_size, streamed = self.forward.batch_size, self.forward.streamed
+        self.streams = torch.get_num_threads() if streamed and self.device.type == "cpu" else 1
         self.tokenizer = tokenizer_from_json(model.tokenizer_json)
         self.label_names: list[str] = list(model.hparams.label_names)
         self.max_length = int(model.preprocessing.get("max_length", 512))
@@ -64,17 +72,21 @@ class Classifier:
                 raise TextclfError(f"text {i + 1} is empty: give non-empty texts")
         return TokenizedSplit(encode_texts(self.tokenizer, list(texts), self.max_length, self.truncation))
 
-    @torch.inference_mode()
     def predict_proba(self, texts: Sequence[str] | TokenizedSplit, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (N, C), rows in input order. `batch_size`: texts per forward pass, by default
-        the fastest measured for this model's path (`self.batch_size`)."""
+        the fastest measured for this model's path (`self.batch_size`); `self.streams` of them at once."""
         data = texts if isinstance(texts, TokenizedSplit) else self.encode(texts)
         probs = np.zeros((len(data), len(self.label_names)), dtype=np.float32)
-        for indices in BucketBatchSampler(data.lengths, batch_size or self.batch_size, shuffle=False):
+
+        def run(indices):  # inference mode and autocast are per thread: set here, in the stream's own
             batch = data[indices]
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
+                                                        enabled=self.precision == "bf16"):
                 logits = self.forward(batch["input_ids"].to(self.device), batch["lengths"].to(self.device))
-            probs[batch["index"].numpy()] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+                probs[batch["index"].numpy()] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+
+        run_batches(run, list(BucketBatchSampler(data.lengths, batch_size or self.batch_size, shuffle=False)),
+                    self.streams)
         return probs
 
     def predict(self, texts: Sequence[str], batch_size: int | None = None, top_k: int | None = None) -> list[dict]:
