@@ -17,7 +17,8 @@ from textclf.errors import TextclfError
 
 COMMANDS = ("train", "evaluate", "predict", "compare", "data")
 # --batch_size of evaluate and predict; unset, Classifier.batch_size decides
-BATCH_SIZE_HELP = "texts per forward pass (default: the fastest measured on CPU for the model, 64, or 512 for a one-layer RNN/LSTM/GRU)"
+BATCH_SIZE_HELP = ("texts per forward pass (default: the fastest measured on CPU for the model: 64, the Transformer 32, "
+                   "a one-layer RNN/GRU 512 and LSTM 256)")
 USAGE = """usage: textclf {train,evaluate,predict,compare,data} ...
 
   train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
