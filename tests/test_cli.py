@@ -153,3 +153,18 @@ def test_ddp_on_two_cpu_processes_matches_single_process(tmp_path):
     assert ddp["test"]["acc"] > 0.55
     # each rank sees half the batches, so an epoch is half the optimiser steps: close, not equal
     assert abs(ddp["test"]["acc"] - single["test"]["acc"]) < 0.1
+
+
+def test_predict_on_texts_starts_without_datasets(trained_run):
+    """`predict` on texts or a .txt file needs no table reader: datasets (about 1 s of import) stays out."""
+    import subprocess
+    import sys
+
+    ckpt = trained_run[0] / "best.ckpt"
+    code = ("import sys; from textclf.cli import main; "
+            f"rc = main(['predict', {str(ckpt)!r}, 'a fine film']); print(rc, 'datasets' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert json.loads(lines[0])["text"] == "a fine film"
+    assert lines[-1] == "0 False"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
-import datasets
 import numpy as np
 from tokenizers import Tokenizer
 
 from textclf.errors import TextclfError
+
+if TYPE_CHECKING:  # imported where used: prediction encodes without it (about 1 s less start-up)
+    import datasets
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ def encode_split(
     ds: datasets.Dataset, tokenizer: Tokenizer, tokenizer_key: str, max_length: int, side: str, split: str
 ) -> datasets.Dataset:
     """Add `ids`, `length` (after truncation) and `full_length`; cached under a key of data + tokenizer + settings."""
+    import datasets
+
     check_truncation(side)
     fingerprint = datasets.fingerprint.Hasher.hash((ds._fingerprint, tokenizer_key, max_length, side, "encode-v1"))
     cached = _cache_exists(ds, fingerprint)
