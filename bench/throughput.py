@@ -47,6 +47,7 @@ from textclf.data.datamodule import TextDataModule  # noqa: E402
 from textclf.flops import train_flops_per_token  # noqa: E402
 from textclf.folded_rnn import FoldedRNN  # noqa: E402
 from textclf.model import TextClassifier  # noqa: E402
+from textclf.network import TextNetwork  # noqa: E402
 from textclf.predict import load_classifier  # noqa: E402
 
 datasets.disable_progress_bars()
@@ -126,7 +127,7 @@ def textclf_train(model, dm, steps: int, warmup: int, accelerator: str, precisio
     return timer.tokens, timer.seconds, trainer
 
 
-def reference_forward(model: TextClassifier, ids: torch.Tensor) -> torch.Tensor:
+def reference_forward(model: TextNetwork | TextClassifier, ids: torch.Tensor) -> torch.Tensor:
     """How the popular repos run it: no lengths, no mask; RNN over all max_length steps, last step pooled."""
     x = model.embedding(ids)
     enc = model.encoder
@@ -198,7 +199,7 @@ def bare_rnn_train(model, dm, steps, warmup, device) -> tuple[int, float]:
     return tokens, time.perf_counter() - start
 
 
-def reference_predict(model: TextClassifier, clf, texts: list[str], batch_size: int, max_length: int, device) -> float:
+def reference_predict(model: TextNetwork, clf, texts: list[str], batch_size: int, max_length: int, device) -> float:
     """Input order, every batch padded to max_length, plain no_grad (no inference_mode): seconds."""
     model = model.to(device).eval()
     start = time.perf_counter()

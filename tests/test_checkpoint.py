@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from textclf.checkpoint import load_model, read_checkpoint
+from textclf.checkpoint import load_model, load_network, read_checkpoint
 from textclf.errors import TextclfError
 from textclf.model import TextClassifier
 from textclf.predict import load_classifier
@@ -50,6 +50,26 @@ def test_lightning_style_load_from_checkpoint_rebuilds_everything(trained_run):
     assert model.hparams.label_names == ["negative", "positive"]
     assert model.tokenizer_json and model.preprocessing["truncation"] == "head"
     assert not model.training
+
+
+def test_the_plain_network_is_the_trained_model_without_lightning(trained_run):
+    """load_network (prediction) rebuilds the same parts, weights, archive and logits as load_model."""
+    from textclf.network import TextNetwork
+
+    ckpt = str(trained_run[0] / "best.ckpt")
+    model, network = load_model(ckpt), load_network(ckpt)
+    assert isinstance(network, TextNetwork) and not isinstance(network, TextClassifier) and not network.training
+    assert network.hparams.encoder == "gru" and network.hparams["label_names"] == ["negative", "positive"]
+    assert network.tokenizer_json == model.tokenizer_json and network.preprocessing == model.preprocessing
+    assert network.data_source == model.data_source and network.parameter_counts() == model.parameter_counts()
+    parts = model.state_dict()
+    assert network.state_dict().keys() == {k for k in parts if k.split(".")[0] in ("embedding", "encoder", "head")}
+    for name, weight in network.state_dict().items():
+        assert torch.equal(weight, parts[name]), name
+    ids, lengths = torch.randint(2, 200, (4, 9)), torch.tensor([9, 3, 1, 6])
+    with torch.no_grad():
+        assert torch.equal(network(ids, lengths), model(ids, lengths))
+    assert getattr(network.hparams, "no_such_field", None) is None  # a missing field is an AttributeError
 
 
 class Boom:

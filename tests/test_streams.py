@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from textclf import load_classifier
-from textclf.streams import run_batches
+from textclf.streams import MIN_BATCHES_PER_STREAM, run_batches
 
 
 def test_streams_run_every_batch_on_one_thread_each_and_restore_the_setting():
@@ -24,10 +24,12 @@ def test_streams_run_every_batch_on_one_thread_each_and_restore_the_setting():
     assert torch.get_num_threads() == threads_before
 
 
-def test_one_stream_runs_in_the_calling_thread_with_all_threads():
+@pytest.mark.parametrize("streams, batches", [(1, 9), (2, 2 * MIN_BATCHES_PER_STREAM - 1)])
+def test_one_stream_or_few_batches_run_in_the_calling_thread_with_all_threads(streams, batches):
     seen = []
-    run_batches(lambda b: seen.append((b, threading.get_ident(), torch.get_num_threads())), [0, 1, 2], streams=1)
-    assert seen == [(b, threading.get_ident(), torch.get_num_threads()) for b in (0, 1, 2)]
+    run_batches(lambda b: seen.append((b, threading.get_ident(), torch.get_num_threads())), list(range(batches)),
+                streams=streams)
+    assert seen == [(b, threading.get_ident(), torch.get_num_threads()) for b in range(batches)]
 
 
 def test_an_error_in_a_stream_is_raised_and_the_setting_restored():

@@ -1,7 +1,9 @@
 """Checkpoints are archives: weights, hyperparameters, tokenizer JSON, label names, preprocessing.
 
 They hold tensors and plain Python values only and are read with `torch.load(weights_only=True)`,
-so a file with a pickled object in it is refused before anything in it runs.
+so a file with a pickled object in it is refused before anything in it runs. `load_model` rebuilds
+the Lightning module (to validate, test or train on); `load_network` the plain network that
+prediction needs, without importing Lightning.
 """
 
 from __future__ import annotations
@@ -9,11 +11,15 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+from typing import TYPE_CHECKING
 
 import torch
 
 from textclf.errors import TextclfError
-from textclf.model import CHECKPOINT_FORMAT, CHECKPOINT_KEY, TextClassifier
+from textclf.network import CHECKPOINT_FORMAT, CHECKPOINT_KEY, TextNetwork
+
+if TYPE_CHECKING:
+    from textclf.model import TextClassifier
 
 
 def read_checkpoint(path: str, map_location="cpu") -> dict:
@@ -41,13 +47,28 @@ def read_checkpoint(path: str, map_location="cpu") -> dict:
     return ckpt
 
 
+def _hparams(ckpt: dict) -> dict:
+    # LightningCLI records how it built the model (_instantiator); the model's own fields are the rest
+    return {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}
+
+
 def load_model(path: str, map_location="cpu") -> TextClassifier:
     """Rebuild a `TextClassifier` (weights, tokenizer, labels, preprocessing) from one file."""
+    from textclf.model import TextClassifier
+
     ckpt = read_checkpoint(path, map_location)
-    # LightningCLI records how it built the model (_instantiator); the model's own fields are the rest
-    hparams = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}
-    model = TextClassifier(**hparams)
+    model = TextClassifier(**_hparams(ckpt))
     model.on_load_checkpoint(ckpt)
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
     return model
+
+
+def load_network(path: str, map_location="cpu") -> TextNetwork:
+    """Rebuild the trained network with its tokenizer, labels and preprocessing from one file, in eval
+    mode, for prediction (no Lightning import). Its hyperparameters are the checkpoint's alone: a field
+    that a later version adds to the network needs its default here, for older checkpoints."""
+    ckpt = read_checkpoint(path, map_location)
+    network = TextNetwork(_hparams(ckpt), ckpt[CHECKPOINT_KEY])
+    network.load_parts(ckpt["state_dict"])
+    return network.eval()

@@ -38,7 +38,7 @@ FOLDABLE = (nn.RNN, nn.GRU, nn.LSTM)
 
 
 def can_fold(model: nn.Module) -> bool:
-    """Whether `model` (a TextClassifier) is a one-layer RNN, LSTM or GRU with an order-free pooling,
+    """Whether `model` (a TextNetwork or TextClassifier) is a one-layer RNN, LSTM or GRU with an order-free pooling,
     plain torch cells (not int8-quantized; a vanilla RNN has no int8 kernel and stays plain) and a
     table small enough to fold."""
     enc = getattr(model, "encoder", None)

@@ -1,4 +1,5 @@
-"""`TextClassifier`: token ids -> embedding -> encoder -> pooled vector -> dropout -> head -> logits.
+"""`TextClassifier`: the Lightning module that trains the network of textclf.network (token ids ->
+embedding -> encoder -> pooled vector -> dropout -> head -> logits): loss, metrics, optimiser, archive.
 
 The network is built in `configure_model`, once the DataModule has trained the tokenizer and knows
 the labels; those sizes are then recorded in the hyperparameters, so a checkpoint rebuilds the model
@@ -14,23 +15,19 @@ from typing import Optional
 import lightning as L
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from textclf.dropout import Dropout
-from textclf.embedding import TokenEmbedding
-from textclf.encoders import ENCODERS, build_encoder
+from textclf.encoders import ENCODERS
 from textclf.errors import TextclfError
+from textclf.network import CHECKPOINT_FORMAT, CHECKPOINT_KEY, NetworkParts
 
 log = logging.getLogger(__name__)
 
 SCHEDULES = ("cosine", "linear", "constant")
-CHECKPOINT_KEY = "textclf"  # the archive part of a checkpoint: tokenizer, labels, preprocessing
-CHECKPOINT_FORMAT = 1
 
 
-class TextClassifier(L.LightningModule):
+class TextClassifier(NetworkParts, L.LightningModule):
     def __init__(
         self,
         encoder: str = "gru",
@@ -115,20 +112,7 @@ class TextClassifier(L.LightningModule):
 
     def _build(self) -> None:
         hp = self.hparams
-        self.embedding = TokenEmbedding(hp.num_embeddings, hp.embedding_dim, hp.embedding_dropout)
-        self.encoder = build_encoder(
-            hp.encoder, hp.embedding_dim, hidden_size=hp.hidden_size, num_layers=hp.num_layers,
-            bidirectional=hp.bidirectional, dropout=hp.dropout, pooling=hp.pooling, init=hp.init, packed=hp.packed,
-            side_by_side=hp.side_by_side,
-            forget_bias=hp.forget_bias, nonlinearity=hp.nonlinearity, num_heads=hp.num_heads, ff_dim=hp.ff_dim,
-            positions=hp.positions, max_positions=hp.max_positions or 512,
-        )
-        d = self.encoder.output_dim
-        layers: list[nn.Module] = [Dropout(hp.dropout)]
-        if hp.head_hidden:
-            layers += [nn.Linear(d, hp.head_hidden), nn.GELU(), Dropout(hp.dropout)]
-            d = hp.head_hidden
-        self.head = nn.Sequential(*layers, nn.Linear(d, hp.num_classes))
+        self.build_network(hp)
         self.register_buffer("class_weight", torch.ones(hp.num_classes))
         metrics = MetricCollection(
             {"acc": MulticlassAccuracy(hp.num_classes, average="micro"), "f1": MulticlassF1Score(hp.num_classes, average="macro")}
@@ -169,22 +153,8 @@ class TextClassifier(L.LightningModule):
         counts = self.parameter_counts()
         log.info("parameters: %s", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
-    def parameter_counts(self) -> dict[str, int]:
-        """Trainable parameters of each part and in total."""
-        parts = {"embedding": self.embedding, "encoder": self.encoder, "head": self.head}
-        counts = {k: sum(p.numel() for p in m.parameters()) for k, m in parts.items()}
-        counts["total"] = sum(counts.values())
-        return counts
-
-    # -- forward ----------------------------------------------------------------------------
-
-    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        # input_ids (B, T), lengths (B,) -> logits (B, C)
-        lengths = lengths.clamp(min=1)  # a text whose tokens all normalise away still gets one slot
-        mask = torch.arange(input_ids.shape[1], device=input_ids.device)[None, :] < lengths[:, None]  # (B, T)
-        x = self.embedding(input_ids)  # (B, T, E)
-        pooled = self.encoder(x, lengths, mask)  # (B, D)
-        return self.head(pooled)  # (B, C)
+    # -- training -----------------------------------------------------------------------------
+    # forward (ids, lengths -> logits) and parameter_counts come from NetworkParts
 
     def _step(self, batch: dict, stage: str) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["lengths"])

@@ -4,6 +4,7 @@ Texts are encoded exactly as in training (the tokenizer and preprocessing come f
 batched in length order under `torch.inference_mode()`, and returned in input order. On CPU a
 one-layer RNN/LSTM/GRU runs folded with its embedding (textclf.folded_rnn), the same model faster,
 and batches run as parallel streams, one per core (textclf.streams), where that was measured faster.
+The model is the plain network (textclf.network.TextNetwork): prediction does not import Lightning.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from textclf.checkpoint import load_model
+from textclf.checkpoint import load_network
 from textclf.data.batching import BucketBatchSampler, TokenizedSplit
 from textclf.data.encoding import encode_texts
 from textclf.data.tokenizer import tokenizer_from_json
 from textclf.errors import TextclfError
 from textclf.folded_rnn import FoldedRNN, can_fold
-from textclf.model import TextClassifier
+from textclf.network import TextNetwork
 from textclf.streams import run_batches
 
 # Texts per forward pass of the model, unless its encoder names its own (`predict_batch_size`: the
@@ -42,7 +43,7 @@ class Classifier:
     `batch_size` (texts per forward pass) and `streams` (batches run at once, textclf.streams; 1: in
     turn on all intra-op threads) hold the fastest measured for this model's path and may be set."""
 
-    def __init__(self, model: TextClassifier, device: str | torch.device = "cpu", precision: str = "fp32",
+    def __init__(self, model: TextNetwork, device: str | torch.device = "cpu", precision: str = "fp32",
                  compile: bool = False, fold: bool = True):
         if model.tokenizer_json is None:
             raise TextclfError("the model has no tokenizer: load it from a textclf checkpoint")
@@ -88,8 +89,9 @@ class Classifier:
                 logits = self.forward(batch["input_ids"].to(self.device), batch["lengths"].to(self.device))
                 probs[batch["index"].numpy()] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
-        run_batches(run, list(BucketBatchSampler(data.lengths, batch_size or self.batch_size, shuffle=False)),
-                    self.streams)
+        # longest first, so that the parallel streams finish together
+        batches = list(BucketBatchSampler(data.lengths, batch_size or self.batch_size, shuffle=False))[::-1]
+        run_batches(run, batches, self.streams)
         return probs
 
     def predict(self, texts: Sequence[str], batch_size: int | None = None, top_k: int | None = None) -> list[dict]:
@@ -139,7 +141,7 @@ def load_classifier(path: str, device: str = "cpu", quantize: bool = False, prec
     kernels. The accuracy change and speed of each are in the README's Performance section."""
     if quantize and compile:
         raise TextclfError("--quantize and --compile do not combine: choose one")
-    model = load_model(path)
+    model = load_network(path)
     if quantize:
         from textclf.quantize import quantize_dynamic
 

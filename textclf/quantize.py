@@ -11,10 +11,10 @@ import warnings
 import torch
 from torch import nn
 
-from textclf.model import TextClassifier
+from textclf.network import TextNetwork
 
 
-def quantize_dynamic(model: TextClassifier) -> TextClassifier:
+def quantize_dynamic(model: TextNetwork) -> TextNetwork:
     """A copy of `model` whose LSTM/GRU/Linear layers run in int8 (CPU only)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in favour of torchao
