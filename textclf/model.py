@@ -102,9 +102,7 @@ class TextClassifier(NetworkParts, L.LightningModule):
         if class_weights not in (None, "balanced"):
             raise TextclfError(f"unknown --model.class_weights {class_weights!r}: use balanced or leave it unset")
         self.save_hyperparameters()
-        self.tokenizer_json: str | None = None
-        self.preprocessing: dict = {}
-        self.data_source: dict = {}
+        self.take_archive(None)  # no tokenizer, preprocessing or source yet: configure_model sets them
         if num_embeddings is not None:
             self._build()
 
@@ -220,10 +218,7 @@ class TextClassifier(NetworkParts, L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        archive = checkpoint.get(CHECKPOINT_KEY) or {}
-        self.tokenizer_json = archive.get("tokenizer")
-        self.preprocessing = archive.get("preprocessing", {})
-        self.data_source = archive.get("data", {})
+        self.take_archive(checkpoint.get(CHECKPOINT_KEY))
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location="cpu", **kwargs) -> TextClassifier:

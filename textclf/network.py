@@ -55,6 +55,13 @@ class NetworkParts:
         pooled = self.encoder(x, lengths, mask)  # (B, D)
         return self.head(pooled)  # (B, C)
 
+    def take_archive(self, archive: Mapping | None) -> None:
+        """The tokenizer JSON, preprocessing and data source from a checkpoint's archive (CHECKPOINT_KEY)."""
+        archive = archive or {}
+        self.tokenizer_json: str | None = archive.get("tokenizer")
+        self.preprocessing: dict = archive.get("preprocessing", {})
+        self.data_source: dict = archive.get("data", {})
+
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters of each part and in total."""
         counts = {name: sum(p.numel() for p in getattr(self, name).parameters()) for name in PARTS}
@@ -80,10 +87,7 @@ class TextNetwork(NetworkParts, nn.Module):
         super().__init__()
         self.hparams = HyperParameters(hparams)
         self.build_network(self.hparams)
-        archive = archive or {}
-        self.tokenizer_json: str | None = archive.get("tokenizer")
-        self.preprocessing: dict = archive.get("preprocessing", {})
-        self.data_source: dict = archive.get("data", {})
+        self.take_archive(archive)
 
     def load_parts(self, state_dict: Mapping[str, torch.Tensor]) -> None:
         """The weights of the parts from a TextClassifier's state dict (its loss weights left out); every

@@ -35,9 +35,9 @@ MIN_BATCHES_PER_STREAM = 4
 
 def run_batches(run: Callable[[T], object], batches: Sequence[T], streams: int) -> None:
     """`run(batch)` for every batch: `streams` at a time, each on one intra-op thread, or (streams 1,
-    or under MIN_BATCHES_PER_STREAM batches a stream) one after the other on all of them. `run` must not depend on the order of the
-    batches, nor on thread-local state set by the caller (inference mode and autocast are per thread:
-    set them inside `run`). An exception in a batch is raised here."""
+    or under MIN_BATCHES_PER_STREAM batches a stream) one after the other on all of them. `run` must
+    not depend on the order of the batches, nor on thread-local state set by the caller (inference
+    mode and autocast are per thread: set them inside `run`). An exception in a batch is raised here."""
     if streams <= 1 or len(batches) < MIN_BATCHES_PER_STREAM * streams:
         for batch in batches:
             run(batch)
