@@ -11,7 +11,6 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from textclf.data.batching import TokenizedSplit
-from textclf.data.encoding import encode_texts
 from textclf.data.prepare import load_splits
 from textclf.errors import TextclfError
 from textclf.predict import Classifier
@@ -50,6 +49,7 @@ def evaluate(
     labels = np.asarray(ds["label"][:])
     if (labels < 0).any():
         raise TextclfError(f"the {split} split has no labels: use `textclf predict` for unlabelled text")
-    data = TokenizedSplit(encode_texts(clf.tokenizer, ds["text"][:], clf.max_length, clf.truncation), labels)
+    enc = clf.text_encoder(ds["text"][:])
+    data = TokenizedSplit(labels=labels, flat=enc.flat, offsets=enc.offsets)
     preds = clf.predict_proba(data, batch_size).argmax(1)
     return {"split": split, **classification_metrics(labels, preds, clf.label_names)}

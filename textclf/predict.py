@@ -18,7 +18,7 @@ import torch
 
 from textclf.checkpoint import load_network
 from textclf.data.batching import BucketBatchSampler, TokenizedSplit
-from textclf.data.encoding import encode_texts
+from textclf.data.encoding import TextEncoder
 from textclf.data.tokenizer import tokenizer_from_json
 from textclf.errors import TextclfError
 from textclf.folded_rnn import FoldedRNN, can_fold
@@ -68,13 +68,15 @@ class Classifier:
         self.label_names: list[str] = list(model.hparams.label_names)
         self.max_length = int(model.preprocessing.get("max_length", 512))
         self.truncation = model.preprocessing.get("truncation", "head")
+        self.text_encoder = TextEncoder(self.tokenizer, self.max_length, self.truncation)
 
     def encode(self, texts: Sequence[str]) -> TokenizedSplit:
         """Token ids of `texts`, as training saw them; an empty text is an error naming its position."""
         for i, t in enumerate(texts):
             if not isinstance(t, str) or not t.strip():
                 raise TextclfError(f"text {i + 1} is empty: give non-empty texts")
-        return TokenizedSplit(encode_texts(self.tokenizer, list(texts), self.max_length, self.truncation))
+        enc = self.text_encoder(texts)
+        return TokenizedSplit(flat=enc.flat, offsets=enc.offsets)
 
     def predict_proba(self, texts: Sequence[str] | TokenizedSplit, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (N, C), rows in input order. `batch_size`: texts per forward pass, by default

@@ -1,14 +1,18 @@
-"""Text -> token ids with `Dataset.map` (cached by datasets), truncation, and token-length statistics."""
+"""Text -> token ids (`TextEncoder`), truncated; whole splits with `Dataset.map` (cached by datasets);
+token-length statistics."""
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from tokenizers import Tokenizer
 
+from textclf.data.latin1_words import Latin1Words
 from textclf.errors import TextclfError
 
 if TYPE_CHECKING:  # imported where used: prediction encodes without it (about 1 s less start-up)
@@ -19,22 +23,67 @@ log = logging.getLogger(__name__)
 TRUNCATION_SIDES = ("head", "tail", "head+tail")
 
 
-def truncate(ids: list[int], max_length: int, side: str) -> list[int]:
-    """Keep `max_length` ids: the start (`head`), the end (`tail`), or a quarter from the start and the
-    rest from the end (`head+tail`, after Sun et al. 2019, who found it best for long reviews)."""
-    if len(ids) <= max_length:
-        return ids
-    if side == "head":
-        return ids[:max_length]
-    if side == "tail":
-        return ids[-max_length:]
-    head = max_length // 4
-    return ids[:head] + ids[len(ids) - (max_length - head):]
+@dataclass
+class EncodedTexts:
+    """Token ids of N texts, truncated, one text after the other."""
+
+    flat: np.ndarray  # (total,) int64
+    offsets: np.ndarray  # (N + 1,) text i is flat[offsets[i]:offsets[i + 1]]
+    full_lengths: np.ndarray  # (N,) token counts before truncation
+
+    def lists(self) -> list[list[int]]:
+        return [a.tolist() for a in np.split(self.flat, self.offsets[1:-1])]
 
 
-def encode_texts(tokenizer: Tokenizer, texts: list[str], max_length: int, side: str) -> list[list[int]]:
-    """Token ids of each text, truncated; the one encoding path of training, evaluation and prediction."""
-    return [truncate(e.ids, max_length, side) for e in tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+class TextEncoder:
+    """Texts -> token ids, truncated: the one encoding path of training, evaluation and prediction.
+
+    For textclf's `word` tokenizer, Latin-1 texts are encoded by textclf.data.latin1_words (the same ids,
+    ~6x faster on IMDB reviews) once a call has FAST_PATH_TEXTS of them; the rest go through `tokenizers`."""
+
+    FAST_PATH_TEXTS = 32  # below it `tokenizers` takes ~1 ms, less than building the fast path's table
+
+    def __init__(self, tokenizer: Tokenizer, max_length: int, side: str):
+        check_truncation(side)
+        self.tokenizer, self.max_length, self.side = tokenizer, max_length, side
+        self._latin1_words: Latin1Words | None | bool = False  # False: not looked for yet
+
+    def latin1_words(self) -> Latin1Words | None:
+        if self._latin1_words is False:
+            self._latin1_words = Latin1Words.of(self.tokenizer)
+        return self._latin1_words
+
+    def __call__(self, texts: Sequence[str]) -> EncodedTexts:
+        texts = list(texts)
+        ids: list[np.ndarray | None] = [None] * len(texts)
+        rest = list(range(len(texts)))
+        if len(texts) >= self.FAST_PATH_TEXTS and (words := self.latin1_words()) is not None:
+            covered = [i for i in rest if words.covers(texts[i])]
+            flat, counts = words.encode([texts[i] for i in covered])
+            for i, a in zip(covered, np.split(flat, np.cumsum(counts)[:-1])):
+                ids[i] = a
+            rest = sorted(set(rest) - set(covered))
+        for i, e in zip(rest, self.tokenizer.encode_batch_fast([texts[i] for i in rest], add_special_tokens=False)):
+            ids[i] = np.array(e.ids, dtype=np.int64)
+        full_lengths = np.array([len(a) for a in ids], dtype=np.int64)
+        full = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+        keep = truncation_mask(full_lengths, self.max_length, self.side)
+        lengths = np.minimum(full_lengths, self.max_length)
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return EncodedTexts(full[keep], offsets, full_lengths)
+
+
+def truncation_mask(lengths: np.ndarray, max_length: int, side: str) -> np.ndarray:
+    """Which of the texts' ids (all texts' one after the other) to keep: of a text longer than
+    `max_length`, the start (`head`), the end (`tail`), or a quarter from the start and the rest from
+    the end (`head+tail`, after Sun et al. 2019, who found it best for long reviews)."""
+    n = np.repeat(lengths, lengths)  # each id's text length
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    pos = np.arange(len(n)) - np.repeat(starts, lengths)  # each id's position in its text
+    head = {"head": max_length, "tail": 0, "head+tail": max_length // 4}[side]
+    return (n <= max_length) | (pos < head) | (pos >= n - (max_length - head))
 
 
 def check_truncation(side: str) -> None:
@@ -48,14 +97,14 @@ def encode_split(
     """Add `ids`, `length` (after truncation) and `full_length`; cached under a key of data + tokenizer + settings."""
     import datasets
 
-    check_truncation(side)
+    encoder = TextEncoder(tokenizer, max_length, side)
+    # the ids are the same as before the Latin-1 fast path, so "encode-v1" caches stay valid
     fingerprint = datasets.fingerprint.Hasher.hash((ds._fingerprint, tokenizer_key, max_length, side, "encode-v1"))
     cached = _cache_exists(ds, fingerprint)
 
     def encode(batch):
-        full = tokenizer.encode_batch_fast(batch["text"], add_special_tokens=False)
-        ids = [truncate(e.ids, max_length, side) for e in full]
-        return {"ids": ids, "length": [len(x) for x in ids], "full_length": [len(e.ids) for e in full]}
+        enc = encoder(batch["text"])
+        return {"ids": enc.lists(), "length": np.diff(enc.offsets).tolist(), "full_length": enc.full_lengths.tolist()}
 
     out = ds.map(encode, batched=True, batch_size=2000, new_fingerprint=fingerprint, desc=f"tokenize ({split})")
     log.info("%s split: %s", split, "token ids loaded from the datasets cache" if cached else "tokenized")

@@ -6,6 +6,7 @@ works without a segmenter; `wordpiece` and `bpe` learn subwords; `char` keeps on
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -73,6 +74,13 @@ def _build(kind: str, vocab_size: int, min_frequency: int, lowercase: bool):
 
 
 TOKENIZERS = ("word", "wordpiece", "bpe", "char")
+
+
+def word_recipe(lowercase: bool) -> dict:
+    """The untrained `word` tokenizer as JSON (normalizer, pre-tokenizer, model type): what a trained
+    tokenizer must match for textclf.data.latin1_words to encode for it."""
+    tok, _ = _build("word", 2, 1, lowercase)
+    return json.loads(tok.to_str())
 
 
 def tokenizer_recipe(kind: str, vocab_size: int, min_frequency: int, lowercase: bool) -> str:
