@@ -55,22 +55,26 @@ class TextEncoder:
 
     def __call__(self, texts: Sequence[str]) -> EncodedTexts:
         texts = list(texts)
-        ids: list[np.ndarray | None] = [None] * len(texts)
-        rest = list(range(len(texts)))
+        parts = []  # (text indices, their ids one after the other, the count of each one's ids)
+        rest = np.arange(len(texts))
         if len(texts) >= self.FAST_PATH_TEXTS and (words := self.latin1_words()) is not None:
-            covered = [i for i in rest if words.covers(texts[i])]
-            flat, counts = words.encode([texts[i] for i in covered])
-            for i, a in zip(covered, np.split(flat, np.cumsum(counts)[:-1])):
-                ids[i] = a
-            rest = sorted(set(rest) - set(covered))
-        for i, e in zip(rest, self.tokenizer.encode_batch_fast([texts[i] for i in rest], add_special_tokens=False)):
-            ids[i] = np.array(e.ids, dtype=np.int64)
-        full_lengths = np.array([len(a) for a in ids], dtype=np.int64)
-        full = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+            covered = np.fromiter(map(words.covers, texts), dtype=bool, count=len(texts))
+            parts.append((rest[covered], *words.encode([t for t, c in zip(texts, covered) if c])))
+            rest = rest[~covered]
+        if len(rest):
+            encoded = self.tokenizer.encode_batch_fast([texts[i] for i in rest], add_special_tokens=False)
+            counts = np.array([len(e.ids) for e in encoded], dtype=np.int64)
+            parts.append((rest, np.fromiter((t for e in encoded for t in e.ids), dtype=np.int64, count=int(counts.sum())), counts))
+        full_lengths = np.zeros(len(texts), dtype=np.int64)
+        for indices, _, counts in parts:
+            full_lengths[indices] = counts
+        starts = np.cumsum(full_lengths) - full_lengths
+        full = np.empty(int(full_lengths.sum()), dtype=np.int64)
+        for indices, ids, counts in parts:  # each id to its text's place
+            full[np.repeat(starts[indices] - (np.cumsum(counts) - counts), counts) + np.arange(len(ids))] = ids
         keep = truncation_mask(full_lengths, self.max_length, self.side)
-        lengths = np.minimum(full_lengths, self.max_length)
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
+        np.cumsum(np.minimum(full_lengths, self.max_length), out=offsets[1:])
         return EncodedTexts(full[keep], offsets, full_lengths)
 
 

@@ -27,6 +27,7 @@ from tokenizers import Tokenizer
 from textclf.data.tokenizer import UNK, word_recipe
 
 SPACE, ALONE, JOINS = 0, 1, 2  # byte classes: splits, a piece by itself (punctuation), joins a run
+CHUNK_CHARS = 1 << 18  # texts per pass: 5,000 IMDB reviews 0.30 s in one pass, 0.22 s in ~250 KB ones (cache)
 PACKED_BYTES = 16  # longer pieces (~0.1% of IMDB's) are looked up one by one in the vocabulary dict
 # MASKS[k] keeps the first k bytes of a little-endian 64-bit word
 MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
@@ -109,19 +110,30 @@ class Latin1Words:
         if text.isascii() and self.ascii_covered:
             if "\0" in text:
                 return False
-        elif max(text) > "\xff" or self.uncovered.search(text):
+        elif self.uncovered.search(text):  # beyond Latin-1 too
             return False
         return not (any(c in text for c in self.special_starts) and self.specials.search(text))
 
     def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids of all texts one after the other (int64) and the count of each text's ids."""
-        texts = list(texts)
+        chunks, chunk, size = [], [], 0
+        for t in texts:
+            chunk.append(t)
+            size += len(t)
+            if size >= CHUNK_CHARS:
+                chunks.append(self._encode(chunk))
+                chunk, size = [], 0
+        if chunk or not chunks:
+            chunks.append(self._encode(chunk))
+        return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+
+    def _encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         if not texts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         # a space between texts: no piece runs from one text into the next
         buf = self.to[np.frombuffer(" ".join(texts).encode("latin-1"), dtype=np.uint8)]  # normalized
         data = buf.tobytes()
-        cls = self.cls[buf]
+        cls = self.cls.take(buf)
         joins, alone = cls == JOINS, cls == ALONE
         joins_before = np.concatenate(([False], joins[:-1]))
         joins_after = np.concatenate((joins[1:], [False]))
