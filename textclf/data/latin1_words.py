@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from itertools import compress
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -77,15 +78,15 @@ class Latin1Words:
         # texts with any character the tables do not cover (beyond Latin-1: by the range) go to `tokenizers`
         self.uncovered = re.compile("[^" + "".join(re.escape(chr(b)) for b in range(256) if to[b] >= 0) + "]")
         self.ascii_covered = bool((to[1:128] >= 0).all())  # then an ASCII text needs only the NUL check
-        packable = [(w, i) for w, i in vocab.items()
-                    if w and len(w) <= PACKED_BYTES and max(w) <= "\xff" and "\0" not in w]
-        bits = max(4, (4 * len(packable)).bit_length())  # a table 4-8x the vocabulary: short probes
+        # no tuple per entry: 30,000 new containers would set off a full garbage collection (~0.1 s)
+        keep = [bool(w) and len(w) <= PACKED_BYTES and max(w) <= "\xff" and "\0" not in w for w in vocab]
+        bits = max(4, (4 * sum(keep)).bit_length())  # a table 4-8x the vocabulary: short probes
         self.shift, self.slot_mask = np.uint64(64 - bits), (1 << bits) - 1
         self.lo = np.zeros(1 << bits, dtype=np.uint64)
         self.hi = np.zeros(1 << bits, dtype=np.uint64)
         self.ids = np.full(1 << bits, -1, dtype=np.int64)  # -1: an empty slot
-        if packable:
-            self._insert(*zip(*packable))
+        if any(keep):
+            self._insert(list(compress(vocab, keep)), list(compress(vocab.values(), keep)))
 
     @classmethod
     def of(cls, tokenizer: Tokenizer) -> Latin1Words | None:
