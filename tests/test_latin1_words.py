@@ -34,6 +34,7 @@ def word_tokenizer(request, sst2_texts):
 def test_every_latin1_character_in_context_gets_the_tokenizers_ids(word_tokenizer):
     words = Latin1Words.of(word_tokenizer)
     texts = [t for c in LATIN1 for t in (c, f"x{c}y", f"A{c}{c} B.", f"{c}word{c}", f"Ab{c}", f"  {c}\t{c}CD ")]
+    texts += ["", " ", "\r\n", "end"]  # texts without a piece, between others
     covered = [t for t in texts if words.covers(t)]
     assert fast_ids(words, covered) == hf_ids(word_tokenizer, covered)
     # all of ASCII but NUL, accented letters, NBSP, C1 controls (a space, \x85, among them) are covered;
