@@ -19,7 +19,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from textclf.data.batching import BucketBatchSampler, TokenizedSplit, collate_batch
-from textclf.data.encoding import check_truncation, encode_split, length_stats
+from textclf.data.encoding import TextEncoder, check_truncation, encode_split, length_stats
 from textclf.data.prepare import load_splits
 from textclf.data.sources import load_raw
 from textclf.data.tokenizer import TOKENIZERS, load_tokenizer_file, tokenizer_recipe, train_tokenizer
@@ -131,8 +131,9 @@ class TextDataModule(L.LightningDataModule):
         hp = self.hparams
         splits, self.label_names = load_splits(**self.source)
         self.tokenizer, tok_key = self._tokenizer(splits["train"])
+        encoder = TextEncoder(self.tokenizer, hp.max_length, hp.truncation)  # one for all splits: its tables once
         for split, ds in splits.items():
-            enc = encode_split(ds, self.tokenizer, tok_key, hp.max_length, hp.truncation, split)
+            enc = encode_split(ds, encoder, tok_key, split)
             self.splits[split] = TokenizedSplit.from_arrow(enc)
             self.texts[split] = ds["text"][:]
             self.stats[split] = {"examples": ds.num_rows, **length_stats(np.asarray(enc["full_length"]), hp.max_length)}

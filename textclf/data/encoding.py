@@ -62,9 +62,9 @@ class TextEncoder:
             parts.append((rest[covered], *words.encode([t for t, c in zip(texts, covered) if c])))
             rest = rest[~covered]
         if len(rest):
-            encoded = self.tokenizer.encode_batch_fast([texts[i] for i in rest], add_special_tokens=False)
-            counts = np.array([len(e.ids) for e in encoded], dtype=np.int64)
-            parts.append((rest, np.fromiter((t for e in encoded for t in e.ids), dtype=np.int64, count=int(counts.sum())), counts))
+            encoded = [e.ids for e in self.tokenizer.encode_batch_fast([texts[i] for i in rest], add_special_tokens=False)]
+            counts = np.array([len(ids) for ids in encoded], dtype=np.int64)
+            parts.append((rest, np.fromiter((t for ids in encoded for t in ids), dtype=np.int64, count=int(counts.sum())), counts))
         full_lengths = np.zeros(len(texts), dtype=np.int64)
         for indices, _, counts in parts:
             full_lengths[indices] = counts
@@ -95,15 +95,13 @@ def check_truncation(side: str) -> None:
         raise TextclfError(f"unknown --data.truncation {side!r}: choose one of {', '.join(TRUNCATION_SIDES)}")
 
 
-def encode_split(
-    ds: datasets.Dataset, tokenizer: Tokenizer, tokenizer_key: str, max_length: int, side: str, split: str
-) -> datasets.Dataset:
+def encode_split(ds: datasets.Dataset, encoder: TextEncoder, tokenizer_key: str, split: str) -> datasets.Dataset:
     """Add `ids`, `length` (after truncation) and `full_length`; cached under a key of data + tokenizer + settings."""
     import datasets
 
-    encoder = TextEncoder(tokenizer, max_length, side)
     # the ids are the same as before the Latin-1 fast path, so "encode-v1" caches stay valid
-    fingerprint = datasets.fingerprint.Hasher.hash((ds._fingerprint, tokenizer_key, max_length, side, "encode-v1"))
+    key = (ds._fingerprint, tokenizer_key, encoder.max_length, encoder.side, "encode-v1")
+    fingerprint = datasets.fingerprint.Hasher.hash(key)
     cached = _cache_exists(ds, fingerprint)
 
     def encode(batch):
