@@ -65,3 +65,35 @@ def test_eval_batches_sorted_by_length_and_index_restores_order():
     assert batch["lengths"].tolist() == [1, 2]
     assert batch["labels"].tolist() == [0, 1]
     assert batch["index"].tolist() == [1, 2]
+
+
+def test_a_real_fit_reshuffles_every_epoch(tmp_path):
+    """Lightning advances the batch order through `batch_sampler.sampler.set_epoch`: each epoch of a real
+    `Trainer.fit` sees its own order, and with limit_train_batches its own subset."""
+    import lightning as L
+
+    from textclf.data.datamodule import TextDataModule
+    from textclf.model import TextClassifier
+
+    class RecordBatches(L.Callback):
+        def __init__(self):
+            self.seen: dict[int, list[list[int]]] = {}
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            self.seen.setdefault(trainer.current_epoch, []).append(batch["index"].tolist())
+
+    dm = TextDataModule(path=str(DATA / "trec"), seed=7, batch_size=32)
+    record = RecordBatches()
+    trainer = L.Trainer(max_epochs=3, limit_train_batches=10, limit_val_batches=1, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        use_distributed_sampler=False, callbacks=[record], default_root_dir=tmp_path)
+    trainer.fit(TextClassifier(encoder="bag"), dm)
+    epochs = [record.seen[e] for e in range(3)]
+    assert all(len(batches) == 10 for batches in epochs)
+    subsets = [sorted(i for b in batches for i in b) for batches in epochs]
+    assert subsets[0] != subsets[1] != subsets[2] != subsets[0]
+    # each epoch's order is the one (seed, epoch) gives, so a resumed run repeats it
+    sampler = BucketBatchSampler(dm.splits["train"].lengths, 32, seed=dm.train_dataloader().batch_sampler.sampler.seed)
+    for epoch, batches in enumerate(epochs):
+        sampler.set_epoch(epoch)
+        assert batches == [b for b, _ in zip(sampler, range(10))]

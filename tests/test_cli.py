@@ -121,7 +121,18 @@ def test_evaluate_csv_with_string_labels_against_classlabel_model(trained_run, t
     result = json.loads((tmp_path / "m.json").read_text())
     assert result["examples"] == 2 and set(result["per_class"]) == {"negative", "positive"}
     f.write_text("review,sentiment\na wonderful film,positive\nmeh,neutral\n", encoding="utf-8")
-    one_line_error(textclf("evaluate", run_dir / "best.ckpt", "--data", f), "label 'neutral'")
+    one_line_error(textclf("evaluate", run_dir / "best.ckpt", "--data", f), "(unknown: [neutral])")
+
+
+def test_evaluate_integer_labels_against_named_classes_names_both_sets(trained_run, tmp_path, capsys):
+    from textclf.cli import main
+
+    f = tmp_path / "ints.csv"
+    f.write_text("text,label\na wonderful film,1\nan awful bore,0\n", encoding="utf-8")
+    assert main(["evaluate", str(trained_run[0] / "best.ckpt"), "--data.path", str(f)]) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line == ("textclf evaluate: error: the test split's labels [0, 1] are not all among the model's classes "
+                    "[negative, positive] (unknown: [0, 1]): give labels by those names")
 
 
 def test_data_command_reports_chinese_splits():

@@ -90,7 +90,8 @@ def test_ambiguous_columns_are_an_error(tmp_path):
 def test_unseen_label_in_evaluation_split_names_label_and_split(tmp_path):
     files = {"train": str(write(tmp_path / "tr.csv", "csv")),
              "test": str(write(tmp_path / "te.csv", "csv", [("so so", "meh"), ("fine", "pos")]))}
-    with pytest.raises(TextclfError, match=r"label 'meh' in the test split"):
+    with pytest.raises(TextclfError, match=r"the test split's labels \[meh, pos\] are not all among the train "
+                                           r"split's labels \[neg, pos\] \(unknown: \[meh\]\)"):
         load_splits(files=files)
 
 

@@ -8,6 +8,7 @@ prediction needs, without importing Lightning.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import zipfile
@@ -59,9 +60,24 @@ def load_model(path: str, map_location="cpu") -> TextClassifier:
     ckpt = read_checkpoint(path, map_location)
     model = TextClassifier(**_hparams(ckpt))
     model.on_load_checkpoint(ckpt)
-    model.load_state_dict(ckpt["state_dict"])
+    with _weights_of(path):
+        model.load_state_dict(ckpt["state_dict"])
     model.eval()
     return model
+
+
+@contextlib.contextmanager
+def _weights_of(path: str):
+    """load_state_dict's missing, unexpected or wrongly shaped weights as one line naming the file."""
+    try:
+        yield
+    except RuntimeError as err:
+        detail = next((line.strip().rstrip(":.") for line in str(err).splitlines()
+                       if any(w in line for w in ("Missing key", "Unexpected key", "size mismatch"))), None)
+        if detail is None:
+            raise
+        raise TextclfError(f"{path} does not hold this model's weights ({detail[:200]}): the file was changed or "
+                           "damaged; use a checkpoint as textclf wrote it, or retrain") from err
 
 
 def load_network(path: str, map_location="cpu") -> TextNetwork:
@@ -70,5 +86,6 @@ def load_network(path: str, map_location="cpu") -> TextNetwork:
     that a later version adds to the network needs its default here, for older checkpoints."""
     ckpt = read_checkpoint(path, map_location)
     network = TextNetwork(_hparams(ckpt), ckpt[CHECKPOINT_KEY])
-    network.load_parts(ckpt["state_dict"])
+    with _weights_of(path):
+        network.load_parts(ckpt["state_dict"])
     return network.eval()

@@ -13,7 +13,7 @@ import os
 import sys
 import warnings
 
-from textclf.errors import TextclfError
+from textclf.errors import Interrupted, TextclfError
 
 COMMANDS = ("train", "evaluate", "predict", "compare", "data")
 # --batch_size of evaluate and predict; unset, Classifier.batch_size decides
@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"textclf {command}: error: {err}", file=sys.stderr)
         return 2
+    except Interrupted as stop:
+        print(f"textclf {command}: {stop.message}", file=sys.stderr)
+        return stop.exit_code
     except KeyboardInterrupt:
         print(f"textclf {command}: interrupted", file=sys.stderr)
         return 130
@@ -138,26 +141,32 @@ def _cmd_data(argv: list[str]) -> int:
 def _cmd_evaluate(argv: list[str]) -> int:
     p = _Parser(prog="textclf evaluate", description="Metrics of a checkpoint on labelled data.")
     p.add_argument("checkpoint")
-    p.add_argument("--data", help="hub id, dataset folder or file (default: the data the model was trained on)")
-    p.add_argument("--name", help="hub config name of --data")
+    # the --data.* names are train's; the short ones stay as aliases
+    p.add_argument("--data.path", "--data", dest="data",
+                   help="hub id, dataset folder or file (default: the data the model was trained on)")
+    p.add_argument("--data.name", "--name", dest="name", help="hub config name of --data.path")
     p.add_argument("--split", default="test", help="split to evaluate (default test)")
-    p.add_argument("--text_column", help="text column of --data (detected when unset)")
-    p.add_argument("--label_column", help="label column of --data (detected when unset)")
-    p.add_argument("--encoding", help="encoding of a --data file that is not UTF-8")
-    p.add_argument("--batch_size", type=int, help=BATCH_SIZE_HELP)
+    p.add_argument("--data.text_column", "--text_column", dest="text_column",
+                   help="text column of --data.path (detected when unset)")
+    p.add_argument("--data.label_column", "--label_column", dest="label_column",
+                   help="label column of --data.path (detected when unset)")
+    p.add_argument("--data.encoding", "--encoding", dest="encoding", help="encoding of a --data.path file that is not UTF-8")
+    p.add_argument("--batch_size", type=_positive_int, help=BATCH_SIZE_HELP)
     p.add_argument("--output", help="write the metrics as JSON")
     args = p.parse_args(argv)
 
     from textclf.evaluate import evaluate
     from textclf.predict import load_classifier
+    from textclf.run_dir import check_not_being_replaced
 
+    check_not_being_replaced(args.checkpoint)
     clf = load_classifier(args.checkpoint)
     source = dict(clf.model.data_source)
     if args.data:
         source = {"path": args.data, "name": args.name, "encoding": args.encoding,
                   "text_column": args.text_column, "label_column": args.label_column}
     elif not source:
-        raise TextclfError(f"{args.checkpoint} does not record its training data: pass --data")
+        raise TextclfError(f"{args.checkpoint} does not record its training data: pass --data.path")
     result = evaluate(clf, source, args.split, **_batch_size(args))
     print_evaluation(result)
     if args.output:
@@ -187,6 +196,16 @@ def print_evaluation(r: dict) -> None:
     console.print(conf)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _batch_size(args) -> dict:
     """--batch_size when given; otherwise the model's prediction default (Classifier.batch_size)."""
     return {} if args.batch_size is None else {"batch_size": args.batch_size}
@@ -209,10 +228,12 @@ def _cmd_predict(argv: list[str]) -> int:
     p.add_argument("checkpoint")
     p.add_argument("texts", nargs="*", help="texts to classify")
     p.add_argument("--input", help="a .txt file (one text per line), .csv/.tsv/.jsonl/.json/.parquet, or - for stdin")
-    p.add_argument("--text_column", help="text column of a table --input (detected when unset)")
+    p.add_argument("--data.text_column", "--text_column", dest="text_column",
+                   help="text column of a table --input (detected when unset)")
+    p.add_argument("--data.encoding", "--encoding", dest="encoding", help="encoding of an --input file that is not UTF-8")
     p.add_argument("--output", help="write JSON lines here instead of stdout")
-    p.add_argument("--top_k", type=int, help="keep the k most likely labels in probs")
-    p.add_argument("--batch_size", type=int, help=BATCH_SIZE_HELP)
+    p.add_argument("--top_k", type=_positive_int, help="keep the k most likely labels in probs (k >= 1)")
+    p.add_argument("--batch_size", type=_positive_int, help=BATCH_SIZE_HELP)
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU): faster, slightly less exact")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="bf16: autocast to bfloat16, faster on CPUs with AMX/AVX512-BF16 and on GPUs")
@@ -223,9 +244,11 @@ def _cmd_predict(argv: list[str]) -> int:
         raise TextclfError("give texts as arguments or --input FILE (or - for stdin), not both and not neither")
 
     from textclf.predict import load_classifier
+    from textclf.run_dir import check_not_being_replaced
 
+    check_not_being_replaced(args.checkpoint)
     clf = load_classifier(args.checkpoint, quantize=args.quantize, precision=args.precision, compile=args.compile)
-    texts = args.texts or read_inputs(args.input, args.text_column)
+    texts = args.texts or read_inputs(args.input, args.text_column, args.encoding)
     records = clf.predict(texts, top_k=args.top_k, **_batch_size(args))
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if args.output:
@@ -239,7 +262,7 @@ def _cmd_predict(argv: list[str]) -> int:
     return 0
 
 
-def read_inputs(path: str, text_column: str | None = None) -> list[str]:
+def read_inputs(path: str, text_column: str | None = None, encoding: str | None = None) -> list[str]:
     """Texts to predict: lines of a .txt file or stdin, or the text column of a table file."""
     if path == "-":
         return _nonempty_lines(sys.stdin.read().splitlines(), "stdin")
@@ -247,14 +270,17 @@ def read_inputs(path: str, text_column: str | None = None) -> list[str]:
         raise TextclfError(f"input file {path} does not exist")
     if path.lower().endswith(".txt"):
         try:
-            with open(path, encoding="utf-8") as f:
+            with open(path, encoding=encoding or "utf-8") as f:
                 return _nonempty_lines(f.read().splitlines(), path)
         except UnicodeDecodeError as err:
-            raise TextclfError(f"{path} is not valid UTF-8: convert it (e.g. iconv -f latin1 -t utf-8)") from err
+            raise TextclfError(f"{path} is not valid {encoding or 'UTF-8'}: set --data.encoding to its encoding "
+                               "(e.g. --data.encoding latin-1)") from err
+        except LookupError as err:
+            raise TextclfError(f"unknown --data.encoding {encoding!r}: use a Python codec name such as latin-1 or gb18030") from err
     from textclf.data.columns import resolve_columns
     from textclf.data.sources import load_raw
 
-    ds = load_raw(path, single_split="test")["test"]
+    ds = load_raw(path, encoding=encoding, single_split="test")["test"]
     cols, _ = resolve_columns(ds.column_names, text_column, None, path, need_label=False)
     texts = [" ".join(str(row[c]) for c in cols if row[c]) for row in ds]
     for i, t in enumerate(texts):

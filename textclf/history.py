@@ -30,7 +30,7 @@ class RunHistory(L.Callback):
 
     def state_dict(self) -> dict:
         return {"epochs": self.epochs, "train_seconds": self.train_seconds, "train_tokens": self.train_tokens,
-                "elapsed": self._elapsed()}
+                "elapsed": self.elapsed()}
 
     def load_state_dict(self, state: dict) -> None:
         self.epochs = list(state["epochs"])
@@ -38,7 +38,8 @@ class RunHistory(L.Callback):
         self.train_tokens = state["train_tokens"]
         self.elapsed_offset = state["elapsed"]
 
-    def _elapsed(self) -> float:
+    def elapsed(self) -> float:
+        """Wall seconds of training and validation so far, over all pieces of a resumed run."""
         return self.elapsed_offset + (time.perf_counter() - self._fit_start if self._fit_start else 0.0)
 
     def on_fit_start(self, trainer, pl_module) -> None:
@@ -70,7 +71,7 @@ class RunHistory(L.Callback):
         if trainer.sanity_checking:
             return
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")}
-        self.epochs.append({"epoch": trainer.current_epoch + 1, "elapsed": round(self._elapsed(), 3), **metrics})
+        self.epochs.append({"epoch": trainer.current_epoch + 1, "elapsed": round(self.elapsed(), 3), **metrics})
 
     def summary(self) -> dict:
         world = getattr(self, "world_size", 1)

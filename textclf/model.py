@@ -19,7 +19,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from textclf.encoders import ENCODERS
-from textclf.errors import TextclfError
+from textclf.errors import TextclfError, check_at_least, check_between, check_positive
 from textclf.network import CHECKPOINT_FORMAT, CHECKPOINT_KEY, NetworkParts
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,16 @@ class TextClassifier(NetworkParts, L.LightningModule):
             raise TextclfError(f"unknown --model.schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
         if class_weights not in (None, "balanced"):
             raise TextclfError(f"unknown --model.class_weights {class_weights!r}: use balanced or leave it unset")
+        for flag, value, low in (("embedding_dim", embedding_dim, 1), ("hidden_size", hidden_size, 1),
+                                 ("num_layers", num_layers, 1), ("num_heads", num_heads, 1), ("ff_dim", ff_dim, 1),
+                                 ("head_hidden", head_hidden, 0), ("max_positions", max_positions, 1)):
+            check_at_least(f"--model.{flag}", value, low)
+        check_between("--model.dropout", dropout, 0.0, 1.0)
+        check_between("--model.embedding_dropout", embedding_dropout, 0.0, 1.0)
+        check_between("--model.label_smoothing", label_smoothing, 0.0, 1.0)
+        check_between("--model.warmup_ratio", warmup_ratio, 0.0, 1.0, high_included=True)
+        check_positive("--model.lr", lr)
+        check_at_least("--model.weight_decay", weight_decay, 0.0)
         self.save_hyperparameters()
         self.take_archive(None)  # no tokenizer, preprocessing or source yet: configure_model sets them
         if num_embeddings is not None:

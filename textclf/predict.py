@@ -20,7 +20,7 @@ from textclf.checkpoint import load_network
 from textclf.data.batching import BucketBatchSampler, TokenizedSplit
 from textclf.data.encoding import TextEncoder
 from textclf.data.tokenizer import tokenizer_from_json
-from textclf.errors import TextclfError
+from textclf.errors import TextclfError, check_at_least
 from textclf.folded_rnn import FoldedRNN, can_fold
 from textclf.network import TextNetwork
 from textclf.streams import run_batches
@@ -81,6 +81,7 @@ class Classifier:
     def predict_proba(self, texts: Sequence[str] | TokenizedSplit, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (N, C), rows in input order. `batch_size`: texts per forward pass, by default
         the fastest measured for this model's path (`self.batch_size`); `self.streams` of them at once."""
+        check_at_least("batch_size", batch_size, 1)
         data = texts if isinstance(texts, TokenizedSplit) else self.encode(texts)
         probs = np.zeros((len(data), len(self.label_names)), dtype=np.float32)
 
@@ -101,8 +102,9 @@ class Classifier:
         `top_k` keeps the k most likely labels in `probs`."""
         if isinstance(texts, str):
             texts = [texts]
+        check_at_least("top_k", top_k, 1)
         probs = self.predict_proba(texts, batch_size)
-        k = len(self.label_names) if top_k is None else max(1, min(top_k, len(self.label_names)))
+        k = len(self.label_names) if top_k is None else min(top_k, len(self.label_names))
         records = []
         for text, p in zip(texts, probs):
             order = np.argsort(-p, kind="stable")[:k]

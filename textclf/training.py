@@ -1,18 +1,21 @@
 """`textclf train`: LightningCLI parsing (config files + dotted flags) and one run into a run directory.
 
 A run directory holds best.ckpt (best validation macro-F1), last.ckpt, config.yaml, metrics.json,
-tokenizer.json and CSV logs. An existing run is never overwritten unless --overwrite is given, and
-even then the old run is only removed once the new one has finished.
+tokenizer.json and CSV logs. What may happen to it (--overwrite, interrupts, locking) is textclf.run_dir's
+rules; what makes --resume exact is textclf.resume.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+import signal
 import sys
-import time
+import threading
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
@@ -21,17 +24,31 @@ import torch
 from jsonargparse import ActionYesNo
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.plugins.io import CheckpointIO
 
+from textclf.checkpoint import read_checkpoint
 from textclf.data.datamodule import TextDataModule
-from textclf.errors import TextclfError
+from textclf.errors import Interrupted, TextclfError
 from textclf.history import RunHistory
 from textclf.model import TextClassifier
+from textclf.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState
+from textclf.run_dir import (
+    RunDirLock,
+    check_replaceable,
+    check_writable,
+    holds_files,
+    is_run,
+    move_aside,
+    put_back,
+    recover_replaced,
+    write_marker,
+)
 
 log = logging.getLogger(__name__)
 
 RUN_DIR_ENV = "TEXTCLF_RUN_DIR"  # passes rank 0's run directory to DDP worker processes
 MONITOR = "val_f1"
+RESUME_OR_OVERWRITE = "--resume continues a run and --overwrite replaces it: give one of them"
 
 TRAINER_DEFAULTS = {
     "max_epochs": 8,
@@ -126,6 +143,8 @@ def _with_resumed_config(argv: list[str]) -> list[str]:
     """`--resume --run_dir X`: start from X/config.yaml, so the resumed run is the same run."""
     if "--resume" not in argv:
         return argv
+    if "--overwrite" in argv:
+        raise TextclfError(RESUME_OR_OVERWRITE)
     run_dir = _flag_value(argv, "--run_dir")
     if run_dir is None:
         raise TextclfError("--resume needs --run_dir: the run directory to continue")
@@ -159,73 +178,132 @@ def is_worker_process() -> bool:
 
 
 def train(argv: list[str]) -> dict | None:
-    """Run `textclf train`; returns metrics.json's content (None on DDP worker ranks)."""
+    """Run `textclf train`; returns metrics.json's content (None on DDP worker ranks).
+
+    Rank 0 holds the run directory's lock for the whole command. An interrupted run (SIGINT, SIGTERM)
+    keeps its last.ckpt to resume from and raises `Interrupted` with what to do next; an `--overwrite`
+    that fails or is interrupted puts the old run back."""
     cli = parse_train_args(argv)
     config, dm = cli.config, cli.datamodule
     run_dir = resolve_run_dir(config, dm)
-    worker = is_worker_process()
-    if not worker:
-        _check_run_dir(run_dir, overwrite=config["overwrite"], resume=config["resume"])
-    # Load and tokenize now: a data error must stop us before anything is written.
-    dm.prepare_data()
-    dm.setup("fit")
-    replaced = None
-    if not worker:
-        replaced = _claim_run_dir(run_dir, overwrite=config["overwrite"], resume=config["resume"])
+    if is_worker_process():
+        dm.prepare_data()
+        dm.setup("fit")
+        return _fit(cli, run_dir, worker=True)
+    resume, overwrite = config["resume"], config["overwrite"]
+    if resume and overwrite:
+        raise TextclfError(RESUME_OR_OVERWRITE)
+    check_writable(run_dir)
+    with signals_as_interrupts(), RunDirLock(run_dir):
+        recover_replaced(run_dir)
+        _check_run_dir(run_dir, overwrite=overwrite, resume=resume)
+        if resume:
+            read_checkpoint(os.path.join(run_dir, "last.ckpt"))  # refuse a damaged or unsafe file before any work
+        # Load and tokenize now: a data error must stop us before anything is written.
+        dm.prepare_data()
+        dm.setup("fit")
+        claim = _claim_run_dir(run_dir, overwrite=overwrite, resume=resume)
         os.environ[RUN_DIR_ENV] = run_dir
-    try:
-        metrics = _fit(cli, run_dir, worker)
-    except BaseException:
-        if not worker and not config["resume"]:
-            _restore(run_dir, replaced)
-        raise
-    finally:
-        if not worker:
+        try:
+            metrics = _fit(cli, run_dir, worker=False)
+        except Interrupted as stop:
+            raise Interrupted(stop.signum, _after_interrupt(run_dir, claim)) from None
+        except BaseException:
+            if not resume:
+                claim.undo()
+            raise
+        finally:
             os.environ.pop(RUN_DIR_ENV, None)  # the next run in this process (compare) picks its own
-    if replaced:
-        shutil.rmtree(replaced, ignore_errors=True)
+        claim.done()
     return metrics
 
 
-def _holds_run(run_dir: str) -> bool:
-    return os.path.isdir(run_dir) and bool(os.listdir(run_dir))
+@contextlib.contextmanager
+def signals_as_interrupts():
+    """SIGINT and SIGTERM raise `Interrupted` (once: a second signal during the clean-up is ignored)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
 
 
 def _check_run_dir(run_dir: str, overwrite: bool, resume: bool) -> None:
-    """Refuse to train into an existing run unless told to replace or continue it."""
-    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
-        raise TextclfError(f"--run_dir {run_dir} is a file: choose a folder")
-    if _holds_run(run_dir) and not (overwrite or resume):
+    """Refuse to train into an existing folder unless told to replace or continue the run in it."""
+    if resume or not holds_files(run_dir):
+        return
+    if overwrite:
+        check_replaceable(run_dir)
+    elif is_run(run_dir):
         raise TextclfError(
             f"run directory {run_dir} already holds a run: pass --overwrite to replace it, "
             "--resume to continue it, or choose another --run_dir"
         )
+    else:
+        raise TextclfError(f"--run_dir {run_dir} holds files that are not a textclf run: choose another folder")
 
 
-def _claim_run_dir(run_dir: str, overwrite: bool, resume: bool) -> str | None:
-    """Create run_dir. With --overwrite the old run is moved aside (and returned) until the new one is done."""
-    if _holds_run(run_dir) and not resume and overwrite:
-        aside = f"{run_dir.rstrip(os.sep)}.replaced-{os.getpid()}"
-        os.replace(run_dir, aside)
-        os.makedirs(run_dir)
-        return aside
+@dataclass
+class _Claim:
+    """What this command did to the run directory, so that a failure can undo exactly that."""
+
+    run_dir: str
+    created: bool = False  # the folder did not exist before
+    aside: str | None = None  # where --overwrite moved the old run
+    resumed: bool = False
+
+    def undo(self) -> None:
+        if self.aside:
+            put_back(self.run_dir, self.aside)
+        elif self.created:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        elif not self.resumed:  # an empty folder the user made: leave it empty
+            for name in os.listdir(self.run_dir):
+                path = os.path.join(self.run_dir, name)
+                shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+
+    def done(self) -> None:
+        if self.aside:
+            shutil.rmtree(self.aside, ignore_errors=True)
+
+
+def _claim_run_dir(run_dir: str, overwrite: bool, resume: bool) -> _Claim:
+    """Create run_dir with textclf's marker. With --overwrite the old run is moved aside until the new one is done."""
+    if resume:
+        return _Claim(run_dir, resumed=True)
+    claim = _Claim(run_dir, created=not os.path.exists(run_dir))
+    if overwrite and holds_files(run_dir):
+        claim.aside = move_aside(run_dir)
     os.makedirs(run_dir, exist_ok=True)
-    return None
+    write_marker(run_dir)
+    return claim
 
 
-def _restore(run_dir: str, replaced: str | None) -> None:
-    """After a failed run: remove what it wrote, and put back the run it was to replace."""
-    shutil.rmtree(run_dir, ignore_errors=True)
-    if replaced:
-        os.replace(replaced, run_dir)
+def _after_interrupt(run_dir: str, claim: _Claim) -> str:
+    """Leave the run directory resumable (or as it was) and say what happened in one line."""
+    if claim.aside:
+        put_back(run_dir, claim.aside)
+        return f"interrupted: the new run was discarded and the run it was replacing is back in {run_dir}"
+    last = os.path.join(run_dir, "last.ckpt")
+    if os.path.exists(last):
+        epoch = int(torch.load(last, map_location="cpu", weights_only=True, mmap=True)["epoch"]) + 1
+        return f"interrupted after epoch {epoch}: resume with textclf train --run_dir {run_dir} --resume"
+    claim.undo()
+    return "interrupted during epoch 1, before the first checkpoint: nothing was kept"
 
 
-def _fit(cli: TextclfCLI, run_dir: str, worker: bool) -> dict | None:
-    config, dm, model = cli.config, cli.datamodule, cli.model
-    history = RunHistory()
-    best = ModelCheckpoint(dirpath=run_dir, filename="best", monitor=MONITOR, mode="max", save_last=True,
-                           save_top_k=1, enable_version_counter=False, auto_insert_metric_name=False)
-    callbacks = [best, EarlyStopping(monitor=MONITOR, mode="max", patience=config["patience"]), history]
+def _trainer_config(cli: TextclfCLI, run_dir: str, callbacks: list) -> dict:
+    """The Trainer's arguments: the user's, our callbacks and loggers, and a smoke run for fast_dev_run."""
     trainer_config = dict(cli.config_init["trainer"])
     user_callbacks = trainer_config.pop("callbacks", None) or []
     trainer_config["callbacks"] = callbacks + (user_callbacks if isinstance(user_callbacks, list) else [user_callbacks])
@@ -235,18 +313,44 @@ def _fit(cli: TextclfCLI, run_dir: str, worker: bool) -> dict | None:
         from lightning.pytorch.callbacks import RichProgressBar
 
         trainer_config["callbacks"].append(RichProgressBar())
+    smoke = trainer_config.pop("fast_dev_run", False)
+    if smoke:
+        # Lightning's fast_dev_run turns checkpoints and logs off; a smoke run here is one short epoch
+        # that writes them like any run, so that its commands can be tried on its checkpoint
+        batches = 1 if smoke is True else int(smoke)
+        trainer_config.update(max_epochs=1, limit_train_batches=batches, limit_val_batches=batches)
+        log.info("fast_dev_run: one epoch of %d training and %d validation batch(es)", batches, batches)
+    plugins = trainer_config.get("plugins") or []
+    plugins = plugins if isinstance(plugins, list) else [plugins]
+    if not any(isinstance(p, CheckpointIO) for p in plugins):
+        trainer_config["plugins"] = [*plugins, AtomicCheckpointIO()]
     trainer_config["default_root_dir"] = run_dir
-    trainer = L.Trainer(**trainer_config)
-    if not worker:
+    return trainer_config
+
+
+def _fit(cli: TextclfCLI, run_dir: str, worker: bool) -> dict | None:
+    config, dm, model = cli.config, cli.datamodule, cli.model
+    history = RunHistory()
+    best = ModelCheckpoint(dirpath=run_dir, filename="best", monitor=MONITOR, mode="max", save_last=True,
+                           save_top_k=1, enable_version_counter=False, auto_insert_metric_name=False)
+    callbacks = [best, EarlyStopping(monitor=MONITOR, mode="max", patience=config["patience"]), history, RandomState()]
+    trainer = L.Trainer(**_trainer_config(cli, run_dir, callbacks))
+    if not worker and not config["resume"]:
         dump = cli.parser.dump(config, skip_none=False, skip_link_targets=False)
         with open(os.path.join(run_dir, "config.yaml"), "w", encoding="utf-8") as f:
             f.write(dump)
         with open(os.path.join(run_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
             f.write(dm.tokenizer_json)
-    start = time.perf_counter()
-    ckpt_path = os.path.join(run_dir, "last.ckpt") if config["resume"] else None
-    trainer.fit(model, dm, ckpt_path=ckpt_path)
-    wall = time.perf_counter() - start
+    last = os.path.join(run_dir, "last.ckpt")
+    try:
+        trainer.fit(model, dm, ckpt_path=last if config["resume"] else None, weights_only=True)
+    except RuntimeError as err:
+        mismatch = ("size mismatch", "Missing key", "Unexpected key")
+        if not config["resume"] or not any(m in str(err) for m in mismatch):
+            raise
+        first = next(line.strip() for line in str(err).splitlines() if any(m in line for m in mismatch))
+        raise TextclfError(f"{last} does not fit the model this command builds ({first.rstrip(':.')}): resume without "
+                           "the --model.* or --data.* flags that changed, or train a new run") from err
     rank = trainer.global_rank
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         # the final evaluation runs on rank 0 alone: metrics must not wait to sync with finished workers
@@ -254,12 +358,12 @@ def _fit(cli: TextclfCLI, run_dir: str, worker: bool) -> dict | None:
     if rank != 0:
         return None
     if trainer.interrupted:
-        raise KeyboardInterrupt
-    return _final_metrics(run_dir, best.best_model_path, dm, history, wall, config["trainer"]["accelerator"])
+        raise Interrupted(signal.SIGINT)
+    return _final_metrics(run_dir, best.best_model_path, dm, history, config["trainer"]["accelerator"])
 
 
 def _loggers(run_dir: str) -> list:
-    loggers = [CSVLogger(run_dir, name="logs", version="")]
+    loggers = [AppendingCSVLogger(run_dir, name="logs", version="")]
     try:
         import tensorboard  # noqa: F401  (only when the user has it)
         from lightning.pytorch.loggers import TensorBoardLogger
@@ -270,7 +374,7 @@ def _loggers(run_dir: str) -> list:
     return loggers
 
 
-def _final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: RunHistory, wall: float, accelerator) -> dict:
+def _final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: RunHistory, accelerator) -> dict:
     """Validation and test metrics of the best checkpoint (reloaded from its file), written to metrics.json."""
     from textclf.checkpoint import load_model
 
@@ -291,7 +395,7 @@ def _final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: Ru
         "test": {k.removeprefix("test_"): v for k, v in test.items()} if test else None,
         "best_epoch": best_epoch.get("epoch"),
         "seconds_to_best": best_epoch.get("elapsed"),
-        "wall_seconds": round(wall, 3),
+        "wall_seconds": round(history.elapsed(), 3),  # training and validation, over all pieces of a resumed run
         "parameters": model.parameter_counts(),
         "data": dm.stats,
         "best_checkpoint": os.path.join(run_dir, "best.ckpt"),

@@ -9,10 +9,13 @@ Each run trains in its own process, so peak memory and speed are that run's alon
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from textclf.encoders import ENCODERS
-from textclf.errors import TextclfError
+from textclf.errors import Interrupted, TextclfError
+from textclf.run_dir import RunDirLock, check_writable, holds_files, move_aside, put_back, recover_replaced
 
 
 @dataclass
@@ -83,6 +87,8 @@ def compare_main(argv: list[str]) -> int:
     budget.add_argument("--max_time", help="wall time per run, e.g. 10m")
     p.add_argument("--output", required=True, help="report folder, e.g. reports/sst2")
     p.add_argument("--no_tfidf", action="store_true", help="skip the TF-IDF + logistic regression reference")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an --output made by another config or data (once the new comparison has finished)")
 
     def error(message):
         raise TextclfError(f"{message} (see textclf compare --help)")
@@ -105,22 +111,100 @@ def compare_main(argv: list[str]) -> int:
     elif args.max_time:
         budget_args = ["--trainer.max_time", parse_duration(args.max_time)]
     return run_comparison(args.config, encoders, list(range(1, args.seeds + 1)), axes, budget_args, passthrough,
-                          args.output, tfidf=not args.no_tfidf)
+                          args.output, tfidf=not args.no_tfidf, overwrite=args.overwrite)
 
 
 def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dict[str, list[str]],
-                   budget_args: list[str], passthrough: list[str], output: str, tfidf: bool = True) -> int:
-    from textclf.compare.report import write_report
-    from textclf.training import parse_train_args
+                   budget_args: list[str], passthrough: list[str], output: str, tfidf: bool = True,
+                   overwrite: bool = False) -> int:
+    """Plan, train what is missing, and report into `output` (held locked for the whole command).
 
-    os.makedirs(os.path.join(output, "runs"), exist_ok=True)
+    `output/compare.json` records a fingerprint of the config and data: runs and tokenizer in an
+    output made from other ones are never reused. With `overwrite` such an output is replaced, and
+    put back if the new comparison fails or is interrupted."""
+    from textclf.training import parse_train_args, signals_as_interrupts
+
     base = ["--config", config, *passthrough]
     # The shared data: one split (seed fixed), one tokenizer trained once for every run.
     cli = parse_train_args([*base, "--seed", str(seeds[0])])
     dm = cli.datamodule
+    check_writable(output, "--output")
+    with signals_as_interrupts(), RunDirLock(output):
+        recover_replaced(output)
+        dm.prepare_data()
+        dm.setup("fit")
+        fingerprint = {"config": _config_fingerprint(cli, budget_args), "data": _data_fingerprint(dm)}
+        aside = _claim_output(output, fingerprint, overwrite)
+        try:
+            code = _compare(cli, config, base, encoders, seeds, axes, budget_args, output, tfidf)
+        except Interrupted as stop:
+            if aside:
+                put_back(output, aside)
+                raise Interrupted(stop.signum, f"interrupted: the comparison it was replacing is back in {output}") from None
+            raise Interrupted(stop.signum, "interrupted: run the same command again to continue where it stopped") from None
+        except BaseException:
+            if aside:
+                put_back(output, aside)
+            raise
+        if aside:
+            shutil.rmtree(aside, ignore_errors=True)
+        return code
+
+
+MANIFEST = "compare.json"
+
+
+def _config_fingerprint(cli, budget_args: list[str]) -> str:
+    """What every run of the comparison shares: the config without the per-run fields, and the budget."""
+    import yaml
+
+    config = yaml.safe_load(cli.parser.dump(cli.config, skip_none=False, skip_link_targets=False))
+    for key in ("seed", "run_dir", "overwrite", "resume", "print_config", "config"):
+        config.pop(key, None)
+    config.get("model", {}).pop("encoder", None)
+    config.get("data", {}).pop("tokenizer_file", None)
+    return _digest([config, budget_args])
+
+
+def _data_fingerprint(dm) -> str:
+    """The examples, labels and splits that every run trains and is scored on."""
+    return _digest([dm.label_names, {split: (dm.texts[split], dm.splits[split].labels.tolist()) for split in sorted(dm.splits)}])
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+
+def _claim_output(output: str, fingerprint: dict, overwrite: bool) -> str | None:
+    """Check that `output` is this comparison's (or new), write its manifest; returns where a replaced one went."""
+    manifest = os.path.join(output, MANIFEST)
+    aside = None
+    if holds_files(output):
+        recorded = None
+        with contextlib.suppress(OSError, ValueError):
+            with open(manifest, encoding="utf-8") as f:
+                recorded = json.load(f).get("fingerprint")
+        if recorded is None:
+            raise TextclfError(f"--output {output} holds files but no {MANIFEST} (not made by textclf compare, or by "
+                               "an older version): choose another --output")
+        if recorded != fingerprint:
+            what = " and ".join(k for k in ("config", "data") if recorded.get(k) != fingerprint[k])
+            if not overwrite:
+                raise TextclfError(f"--output {output} was made with another {what}: its runs cannot be reused; "
+                                   "use another --output or pass --overwrite to replace it")
+            aside = move_aside(output)
+    os.makedirs(os.path.join(output, "runs"), exist_ok=True)
+    with open(manifest, "w", encoding="utf-8") as f:
+        json.dump({"fingerprint": fingerprint, "written_by": "textclf compare"}, f, indent=2)
+    return aside
+
+
+def _compare(cli, config: str, base: list[str], encoders: list[str], seeds: list[int], axes: dict[str, list[str]],
+             budget_args: list[str], output: str, tfidf: bool) -> int:
+    from textclf.compare.report import write_report
+
+    dm = cli.datamodule
     data_seed = dm.hparams.seed
-    dm.prepare_data()
-    dm.setup("fit")
     tok_path = os.path.join(output, "tokenizer.json")
     if not os.path.exists(tok_path):
         with open(tok_path, "w", encoding="utf-8") as f:
@@ -184,9 +268,18 @@ def _clock(seconds: float) -> str:
 
 def _train_in_subprocess(args: list[str], run_dir: str) -> None:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run([sys.executable, "-m", "textclf.cli", "train", *args], capture_output=True, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "textclf.cli", "train", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        stdout, stderr = proc.communicate()
+    except Interrupted as stop:
+        # the run got the signal too (same process group) or gets it now: let it leave its run resumable
+        proc.send_signal(stop.signum)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.communicate(timeout=60)
+        raise
     if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        lines = (stderr or stdout).strip().splitlines()
         raise TextclfError(f"run {run_dir} failed: {lines[-1] if lines else 'no output'} (rerun compare to resume)")
 
 

@@ -70,11 +70,36 @@ def collate_batch(batch):
     return batch
 
 
+class EpochPermutation(torch.utils.data.Sampler):
+    """A random order of n indices drawn from (seed, epoch): the same epoch gives the same order.
+
+    It is the `sampler` of `BucketBatchSampler`, where Lightning looks for `set_epoch` (it calls it on
+    `batch_sampler.sampler` at the start of every epoch, never on the batch sampler itself)."""
+
+    def __init__(self, n: int, seed: int = 0):
+        self.n = n
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.rng().permutation(self.n).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
 class BucketBatchSampler(torch.utils.data.Sampler):
     """Batches of indices with similar lengths.
 
     shuffle=True: permute with (seed, epoch), sort inside chunks of `bucket_batches` batches, cut into
     batches and shuffle the batch order. shuffle=False: sort the whole split by length.
+    The epoch lives in `sampler` (an `EpochPermutation`), which Lightning advances every epoch.
     """
 
     def __init__(
@@ -92,15 +117,17 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         self.lengths = np.asarray(lengths)
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.seed = seed
         self.bucket_batches = bucket_batches
         self.num_replicas = num_replicas
         self.rank = rank
-        self.epoch = 0
+        self.sampler = EpochPermutation(len(self.lengths), seed)
+
+    @property
+    def epoch(self) -> int:
+        return self.sampler.epoch
 
     def set_epoch(self, epoch: int) -> None:
-        """Called by Lightning at every epoch start, so each epoch has its own (reproducible) order."""
-        self.epoch = epoch
+        self.sampler.set_epoch(epoch)
 
     def all_batches(self) -> list[np.ndarray]:
         """Every batch of the epoch, over all ranks."""
@@ -108,7 +135,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         if not self.shuffle:
             order = np.argsort(self.lengths, kind="stable")
             return [order[i:i + bs] for i in range(0, n, bs)]
-        rng = np.random.default_rng([self.seed, self.epoch])
+        rng = self.sampler.rng()
         perm = rng.permutation(n)
         chunk = bs * self.bucket_batches
         batches = []

@@ -53,13 +53,37 @@ def resolve_columns(
     return texts, label
 
 
-def value_names(ds: datasets.Dataset, label: str) -> list[str]:
+def _label_name(value) -> str | None:
+    """A label value as a name: integral numbers without a decimal point, empty and NaN as None."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    name = str(value)
+    return name if name.strip() else None
+
+
+def value_names(ds: datasets.Dataset, label: str) -> list[str | None]:
     """Every example's label as a name: ClassLabel ids become their names, other values their str()."""
     feature = ds.features[label]
     values = ds[label][:]
     if isinstance(feature, datasets.ClassLabel):
         return [feature.int2str(v) if v is not None and v >= 0 else None for v in values]
-    return [None if v is None else str(v) for v in values]
+    return [_label_name(v) for v in values]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_one_kind(values: Sequence, label: str, split: str) -> None:
+    """Numbers and strings mixed in one label column (JSON allows it) are a data error, not classes."""
+    present = [v for v in values if v is not None]
+    numbers = [v for v in present if _is_number(v)]
+    if numbers and len(numbers) < len(present):
+        word = next(v for v in present if not _is_number(v))
+        raise TextclfError(f"label column {label!r} of the {split} split mixes numbers and strings "
+                           f"(e.g. {numbers[0]!r} and {word!r}): write every label the same way")
 
 
 def infer_label_names(train: datasets.Dataset, label: str) -> list[str]:
@@ -67,11 +91,13 @@ def infer_label_names(train: datasets.Dataset, label: str) -> list[str]:
     feature = train.features[label]
     if isinstance(feature, datasets.ClassLabel):
         return list(feature.names)
-    values = {v for v in train.unique(label) if v is not None}
-    if all(isinstance(v, (int, float)) and float(v).is_integer() for v in values):
-        names = [str(int(v)) for v in sorted(values)]
+    values = train[label][:]
+    _check_one_kind(values, label, "train")
+    names = {_label_name(v) for v in values} - {None}
+    if all(n.lstrip("-").isdigit() for n in names):
+        names = [str(n) for n in sorted(int(n) for n in names)]
     else:
-        names = sorted(str(v) for v in values)
+        names = sorted(names)
     if len(names) < 2:
         raise TextclfError(f"the train split has {len(names)} class(es) {names} in column {label!r}: a classifier needs at least two")
     return names
@@ -83,27 +109,29 @@ def to_text_label(
     label: str | None,
     label_names: list[str],
     split: str,
+    classes: str = "the train split's labels",
 ) -> datasets.Dataset:
-    """Reduce a split to a `text` column (joined with a space) and an int `label` column (-1 without labels)."""
+    """Reduce a split to a `text` column (joined with a space) and an int `label` column (-1 without labels).
+
+    Labels are matched by name only: integers become class ids where the names are those integers
+    (or a ClassLabel feature names them), never by position. `classes` says whose label set
+    `label_names` is, for the error message."""
     index = {name: i for i, name in enumerate(label_names)}
-    names_of = value_names(ds, label) if label is not None else None
-
-    # Integer values that are not names are read as ids (hub sets without ClassLabel features).
-    def label_id(name: str | None) -> int:
-        if name in index:
-            return index[name]
-        if name is not None and name.lstrip("-").isdigit() and 0 <= int(name) < len(label_names):
-            return int(name)
-        raise TextclfError(
-            f"label {name!r} in the {split} split is not one of the model's classes {label_names}: "
-            "fix the data or train on a set that has it"
-        )
-
-    if names_of is not None:
-        missing = sorted({n for n in names_of if n is None or n not in index}, key=str)
-        for name in missing:
-            label_id(name)  # raises for labels that are neither names nor ids
-    label_ids = [-1] * ds.num_rows if names_of is None else [label_id(n) for n in names_of]
+    names_of = None
+    if label is not None:
+        if not isinstance(ds.features[label], datasets.ClassLabel):
+            _check_one_kind(ds[label][:], label, split)
+        names_of = value_names(ds, label)
+        for row, name in enumerate(names_of):
+            if name is None:
+                raise TextclfError(f"row {row + 1} of the {split} split has no label (empty or NaN in column "
+                                   f"{label!r}): fill it in or remove the row")
+        unknown = sorted({n for n in names_of if n not in index}, key=str)
+        if unknown:
+            seen = sorted(set(names_of), key=str)
+            raise TextclfError(f"the {split} split's labels {_short(seen)} are not all among {classes} "
+                               f"{_short(label_names)} (unknown: {_short(unknown)}): give labels by those names")
+    label_ids = [-1] * ds.num_rows if names_of is None else [index[n] for n in names_of]
 
     def reduce(batch, indices):
         if len(texts) == 1:
@@ -121,3 +149,8 @@ def to_text_label(
         features=datasets.Features({"text": datasets.Value("string"), "label": datasets.Value("int64")}),
         new_fingerprint=datasets.fingerprint.Hasher.hash((ds._fingerprint, texts, label, label_names, "text_label")),
     )
+
+
+def _short(names: Sequence[str], most: int = 8) -> str:
+    shown = ", ".join(map(str, names[:most]))
+    return f"[{shown}{', ...' if len(names) > most else ''}]"

@@ -22,8 +22,14 @@ from textclf.data.batching import BucketBatchSampler, TokenizedSplit, collate_ba
 from textclf.data.encoding import TextEncoder, check_truncation, encode_split, length_stats
 from textclf.data.prepare import load_splits
 from textclf.data.sources import load_raw
-from textclf.data.tokenizer import TOKENIZERS, load_tokenizer_file, tokenizer_recipe, train_tokenizer
-from textclf.errors import TextclfError
+from textclf.data.tokenizer import (
+    SPECIAL_TOKENS,
+    TOKENIZERS,
+    load_tokenizer_file,
+    tokenizer_recipe,
+    train_tokenizer,
+)
+from textclf.errors import TextclfError, check_at_least, check_between
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +87,13 @@ class TextDataModule(L.LightningDataModule):
         if tokenizer not in TOKENIZERS:
             raise TextclfError(f"unknown --data.tokenizer {tokenizer!r}: choose one of {', '.join(TOKENIZERS)}")
         check_truncation(truncation)
+        for flag, value, low in (("batch_size", batch_size, 1), ("eval_batch_size", eval_batch_size, 1),
+                                 ("max_length", max_length, 1), ("vocab_size", vocab_size, len(SPECIAL_TOKENS) + 1),
+                                 ("min_frequency", min_frequency, 1), ("bucket_batches", bucket_batches, 1),
+                                 ("num_workers", num_workers, 0)):
+            check_at_least(f"--data.{flag}", value, low)
+        check_between("--data.val_fraction", val_fraction, 0.0, 1.0)
+        check_between("--data.test_fraction", test_fraction, 0.0, 1.0)
         self.save_hyperparameters()
         self.tokenizer: Tokenizer | None = None
         self.label_names: list[str] = []
@@ -204,7 +217,10 @@ def _shuffle_seed(data_seed: int | None) -> int:
 def _loader(data: TokenizedSplit, sampler: BucketBatchSampler, num_workers: int = 0):
     import torch
 
+    # A generator of its own: the loader draws its workers' base seed from it, not from the global
+    # random state that dropout uses. Lightning creates the iterator at a different moment when a run
+    # resumes, so a draw from the global state there would shift every dropout mask after a resume.
     return torch.utils.data.DataLoader(
         data, batch_sampler=sampler, collate_fn=collate_batch, num_workers=num_workers,
-        persistent_workers=num_workers > 0,
+        persistent_workers=num_workers > 0, generator=torch.Generator().manual_seed(sampler.sampler.seed),
     )

@@ -37,12 +37,13 @@ def load_splits(
         raise TextclfError(f"{where} has no train split (it has {', '.join(raw)}): add one or set --data.files.train")
     first = raw["train"] if "train" in raw else next(iter(raw.values()))
     texts, label = resolve_columns(first.column_names, text_column, label_column, where)
+    classes = "the model's classes"
     if label_names is None:
-        label_names = infer_label_names(raw["train"], label)
+        label_names, classes = infer_label_names(raw["train"], label), "the train split's labels"
     splits = {}
     for split, ds in raw.items():
         t, lab = resolve_columns(ds.column_names, texts, label, f"the {split} split of {where}")
-        splits[split] = drop_empty(to_text_label(ds, t, lab, label_names, split), split, where)
+        splits[split] = drop_empty(to_text_label(ds, t, lab, label_names, split, classes), split, where)
     if carve:
         splits = complete_splits(splits, val_fraction, test_fraction, 42 if seed is None else seed)
     return splits, label_names

@@ -148,8 +148,36 @@ def _file_error(err: Exception, files: dict[str, str], encoding: str | None) -> 
         if encoding:
             return TextclfError(f"{which} could not be read as {encoding}: set --data.encoding to the file's encoding")
         return TextclfError(f"{which} is not valid UTF-8: set --data.encoding to its encoding (e.g. --data.encoding latin-1 or gb18030)")
+    if "corresponds to no data" in text:
+        return TextclfError(f"{which} has no examples (a header row only?): give a file with examples")
+    for file in files.values():
+        bad = _bad_json_line(file, encoding) if _file_format(file)[0] == "json" else None
+        if bad:
+            return TextclfError(f"{file} line {bad[0]} is not valid JSON ({bad[1]}): fix that line; "
+                                "a .jsonl file holds one JSON object per line")
     last = chain[-1]
     return TextclfError(f"could not read {which}: {type(last).__name__}: {str(last).splitlines()[0] if str(last) else ''}")
+
+
+def _bad_json_line(file: str, encoding: str | None) -> tuple[int, str] | None:
+    """The first line of a JSON-lines file that is not a JSON object, with the parser's reason."""
+    import json
+
+    with open(file, encoding=encoding or "utf-8", errors="replace") as f:
+        first = f.read(1)
+        if first == "[":
+            return None  # one JSON array, not JSON lines: the datasets error says what is wrong
+        f.seek(0)
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as err:
+                return number, err.msg
+            if not isinstance(value, dict):
+                return number, f"a {type(value).__name__}, not an object"
+    return None
 
 
 def _parse_fasttext(ds: datasets.Dataset, file: str) -> datasets.Dataset:

@@ -1,0 +1,175 @@
+"""Bad values, damaged files and odd data: each one line on stderr, exit 2, no traceback, the fix named
+with a flag the command accepts; nothing written."""
+
+import re
+import shutil
+
+import pytest
+import torch
+from conftest import ROOT, TINY
+
+from textclf.cli import main
+
+
+def error_line(capsys, *args) -> str:
+    code = main([*map(str, args)])
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    assert "Traceback" not in captured.err
+    line = captured.err.strip().splitlines()[-1]
+    assert line.startswith(f"textclf {args[0]}: error: "), line
+    return line
+
+
+def help_text(capsys, command: str) -> str:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    return capsys.readouterr().out
+
+
+@pytest.fixture
+def in_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.mark.parametrize("flag,value,message", [
+    ("--data.batch_size", "0", "--data.batch_size must be at least 1, got 0"),
+    ("--data.batch_size", "-4", "--data.batch_size must be at least 1, got -4"),
+    ("--data.eval_batch_size", "0", "--data.eval_batch_size must be at least 1"),
+    ("--data.max_length", "0", "--data.max_length must be at least 1"),
+    ("--data.vocab_size", "0", "--data.vocab_size must be at least 3"),
+    ("--model.dropout", "2", "--model.dropout must be in [0.0, 1.0), got 2.0"),
+    ("--model.hidden_size", "0", "--model.hidden_size must be at least 1"),
+    ("--model.embedding_dim", "0", "--model.embedding_dim must be at least 1"),
+    ("--model.num_layers", "0", "--model.num_layers must be at least 1"),
+    ("--model.lr", "-1", "--model.lr must be greater than 0, got -1.0"),
+])
+def test_out_of_range_options(capsys, in_root, tmp_path, flag, value, message):
+    line = error_line(capsys, "train", "--config", "configs/trec.yaml", flag, value, "--run_dir", tmp_path / "r")
+    assert message in line
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("mixed.jsonl", '{"text": "good", "label": 1}\n{"text": "bad", "label": "neg"}\n{"text": "ok", "label": 0}\n',
+     "label column 'label' of the train split mixes numbers and strings (e.g. 1 and 'neg')"),
+    ("header.csv", "text,label\n", "header.csv has no examples (a header row only?)"),
+    ("broken.jsonl", '{"text": "good", "label": "pos"}\n{"text": "bad", "label": "neg"\n{"text": "ok", "label": "pos"}\n',
+     "broken.jsonl line 2 is not valid JSON"),
+    ("empty_label.csv", "text,label\ngood film,pos\nbad film,\nfine,neg\n",
+     "row 2 of the train split has no label (empty or NaN in column 'label'): fill it in or remove the row"),
+    ("nan_label.jsonl", '{"text": "good", "label": 1.0}\n{"text": "bad", "label": NaN}\n{"text": "ok", "label": 0.0}\n',
+     "row 2 of the train split has no label"),
+])
+def test_bad_data_files(capsys, in_root, tmp_path, name, content, message):
+    f = tmp_path / name
+    f.write_text(content, encoding="utf-8")
+    line = error_line(capsys, "train", "--data.path", f, "--run_dir", tmp_path / "r", *TINY)
+    assert message in line and "model's classes" not in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_integral_float_labels_are_the_classes_of_integer_names(tmp_path, in_root):
+    from textclf.data.prepare import load_splits
+
+    f = tmp_path / "floats.jsonl"
+    f.write_text("".join(f'{{"text": "text {i}", "label": {i % 2}.0}}\n' for i in range(20)), encoding="utf-8")
+    splits, names = load_splits(str(f))
+    assert names == ["0", "1"] and sorted(set(splits["train"]["label"])) == [0, 1]
+
+
+@pytest.fixture
+def run_copy(trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run[0], run)
+    return run
+
+
+def test_resume_refuses_damaged_or_unsafe_last_ckpt(capsys, in_root, run_copy):
+    last = run_copy / "last.ckpt"
+    good = last.read_bytes()
+    last.write_bytes(good[: len(good) // 2])
+    line = error_line(capsys, "train", "--run_dir", run_copy, "--resume")
+    assert "last.ckpt is not a readable checkpoint (corrupt or truncated?)" in line
+
+    import argparse
+
+    torch.save({"state_dict": {}, "evil": argparse.Namespace(x=1)}, last)
+    line = error_line(capsys, "train", "--run_dir", run_copy, "--resume")
+    assert "contains pickled Python objects and was refused (not run)" in line
+
+    last.write_bytes(good)
+    line = error_line(capsys, "train", "--run_dir", run_copy, "--resume", "--model.hidden_size", "32",
+                      "--trainer.max_epochs", "2")
+    assert "last.ckpt does not fit the model this command builds (size mismatch" in line
+    assert last.read_bytes() == good and (run_copy / "best.ckpt").exists()
+
+
+def test_archive_with_a_missing_weight(capsys, run_copy):
+    ckpt = torch.load(run_copy / "best.ckpt", weights_only=True)
+    del ckpt["state_dict"][next(k for k in ckpt["state_dict"] if k.startswith("encoder."))]
+    torch.save(ckpt, run_copy / "broken.ckpt")
+    for command in ("predict", "evaluate"):
+        args = [command, run_copy / "broken.ckpt"] + (["a text"] if command == "predict" else [])
+        assert "does not hold this model's weights (Missing key(s)" in error_line(capsys, *args)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["predict", "{ckpt}", "a", "b", "--batch_size", "-3"], "argument --batch_size: expected a whole number of at least 1"),
+    (["predict", "{ckpt}", "a", "--top_k", "0"], "argument --top_k: expected a whole number of at least 1, got '0'"),
+    (["predict", "{ckpt}", "a", "--top_k", "-1"], "argument --top_k: expected a whole number of at least 1"),
+    (["evaluate", "{ckpt}", "--batch_size", "0"], "argument --batch_size: expected a whole number of at least 1"),
+])
+def test_prediction_sizes_must_be_positive(capsys, trained_run, args, message):
+    args = [a.format(ckpt=trained_run[0] / "best.ckpt") for a in args]
+    assert message in error_line(capsys, *args)
+
+
+def test_classifier_api_rejects_non_positive_sizes(trained_run):
+    from textclf import load_classifier
+    from textclf.errors import TextclfError
+
+    clf = load_classifier(str(trained_run[0] / "best.ckpt"))
+    with pytest.raises(TextclfError, match="top_k must be at least 1"):
+        clf.predict(["fine"], top_k=0)
+    with pytest.raises(TextclfError, match="batch_size must be at least 1"):
+        clf.predict_proba(["fine"] * 40, batch_size=-3)
+
+
+def test_every_flag_an_error_names_is_accepted_by_that_command(capsys, trained_run, tmp_path):
+    ckpt = trained_run[0] / "best.ckpt"
+    table = tmp_path / "table.csv"
+    table.write_text("body,gold\na fine film,positive\na dull film,negative\n", encoding="utf-8")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("text,label\ncaf\xe9 au lait,positive\nna\xefve plot,negative\n".encode("latin-1"))
+    cases = {
+        "predict": [["--input", table], ["--input", latin]],
+        "evaluate": [["--data.path", table], ["--data.path", table, "--data.text_column", "body"], ["--data.path", latin]],
+    }
+    named = {}
+    for command, variants in cases.items():
+        accepted = set(re.findall(r"--[a-z_.]+", help_text(capsys, command)))
+        for extra in variants:
+            line = error_line(capsys, command, ckpt, *extra)
+            flags = set(re.findall(r"(?<![\w-])--[a-z][a-z_.]*[a-z]", line))
+            assert flags, line
+            assert flags <= accepted, (command, line)
+            named.setdefault(command, set()).update(flags)
+    assert named["predict"] == {"--data.text_column", "--data.encoding"}
+    assert named["evaluate"] == {"--data.text_column", "--data.label_column", "--data.encoding"}
+    # and the named fixes work
+    assert main(["predict", str(ckpt), "--input", str(table), "--data.text_column", "body"]) == 0
+    assert main(["evaluate", str(ckpt), "--data.path", str(latin), "--data.encoding", "latin-1"]) == 0
+    assert main(["evaluate", str(ckpt), "--data.path", str(table), "--data.text_column", "body",
+                 "--data.label_column", "gold"]) == 0
+
+
+def test_fast_dev_run_is_a_smoke_run_with_a_checkpoint(in_root, tmp_path):
+    run = tmp_path / "smoke"
+    assert main(["train", "--config", "configs/trec.yaml", "--model.encoder", "bag", "--trainer.fast_dev_run", "true",
+                 "--run_dir", str(run), "--trainer.enable_progress_bar", "false"]) == 0
+    import json
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs"] == 1 and (run / "best.ckpt").exists() and (run / "last.ckpt").exists()
+    assert main(["predict", str(run / "best.ckpt"), "What is a smoke test ?"]) == 0

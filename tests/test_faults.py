@@ -1,0 +1,150 @@
+"""Real training processes stopped by SIGINT, SIGTERM and SIGKILL: what each leaves, and that --resume
+then finishes with the uninterrupted run's metrics."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROOT, textclf
+
+from textclf.run_dir import REPLACED, RunDirLock
+
+pytestmark = pytest.mark.slow
+
+# four short epochs (~1 s each on 2 cores): room to stop a run between and inside epochs
+RUN = ["train", "--config", "configs/trec.yaml", "--model.encoder", "gru", "--trainer.max_epochs", "4",
+       "--trainer.limit_train_batches", "40", "--trainer.enable_progress_bar", "false"]
+TIMINGS = {"wall_seconds", "seconds_to_best", "train_seconds", "train_tokens_per_second", "peak_memory_mb",
+           "best_checkpoint"}
+
+
+def start(*args) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+    return subprocess.Popen([sys.executable, "-m", "textclf.cli", *map(str, args)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, proc: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended (rc {proc.returncode}) before the moment to stop it: {proc.stderr.read()}")
+        assert time.monotonic() < deadline, "timed out waiting for the run"
+        time.sleep(0.01)
+
+
+def stop(proc: subprocess.Popen, sig: int) -> tuple[int, str]:
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+def comparable(run_dir) -> dict:
+    """metrics.json without what depends on the clock or the folder."""
+    m = json.loads((run_dir / "metrics.json").read_text())
+    m = {k: v for k, v in m.items() if k not in TIMINGS}
+    m["history"] = [{k: v for k, v in e.items() if k != "elapsed"} for e in m["history"]]
+    return m
+
+
+def csv_rows(run_dir) -> list[str]:
+    return sorted((run_dir / "logs" / "metrics.csv").read_text().splitlines()[1:])
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted run that every interrupted-and-resumed run must reproduce."""
+    run = tmp_path_factory.mktemp("faults") / "reference"
+    r = textclf(*RUN, "--run_dir", run)
+    assert r.returncode == 0, r.stderr
+    return run
+
+
+@pytest.mark.parametrize("sig,when", [(signal.SIGINT, "epoch boundary"), (signal.SIGTERM, "mid-epoch"),
+                                      (signal.SIGKILL, "mid-epoch")])
+def test_stopped_run_keeps_last_ckpt_and_resume_reproduces_the_uninterrupted_run(reference, tmp_path, sig, when):
+    run = tmp_path / "run"
+    proc = start(*RUN, "--run_dir", run)
+    wait_for(lambda: (run / "last.ckpt").exists(), proc)  # epoch 1 is saved
+    if when == "mid-epoch":
+        time.sleep(0.4)
+    rc, err = stop(proc, sig)
+    if sig == signal.SIGKILL:
+        assert rc == -signal.SIGKILL
+    else:
+        assert rc == 128 + sig, err
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("textclf train: interrupted after epoch ")
+        assert last.endswith(f"resume with textclf train --run_dir {run} --resume")
+        assert "Traceback" not in err
+    for name in ("last.ckpt", "config.yaml", "tokenizer.json", "logs/metrics.csv"):
+        assert (run / name).exists(), name
+    assert not (run / "metrics.json").exists()
+
+    # a SIGKILL leaves the lock file behind: it is stale and --resume takes it over
+    r = textclf("train", "--run_dir", run, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert comparable(run) == comparable(reference)
+    assert csv_rows(run) == csv_rows(reference)  # the earlier piece's rows are kept, none twice
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["wall_seconds"] >= m["seconds_to_best"] > 0
+    assert not (tmp_path / "run.lock").exists()
+
+
+def test_interrupt_before_the_first_checkpoint_keeps_nothing(tmp_path):
+    run = tmp_path / "run"
+    proc = start(*RUN, "--run_dir", run)
+    wait_for(lambda: (run / ".textclf-run").exists(), proc)
+    rc, err = stop(proc, signal.SIGINT)
+    assert rc == 130, err
+    assert err.strip().splitlines()[-1] == ("textclf train: interrupted during epoch 1, before the first checkpoint: "
+                                            "nothing was kept")
+    assert not run.exists()
+
+
+def test_interrupted_overwrite_puts_the_old_run_back(reference, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(reference, run)
+    before = (run / "best.ckpt").read_bytes()
+    proc = start(*RUN, "--run_dir", run, "--overwrite")
+    wait_for(lambda: (run / "last.ckpt").exists() and (run / ".textclf-run").exists()
+             and any(p.name.startswith("run" + REPLACED) for p in tmp_path.iterdir()), proc)
+    rc, err = stop(proc, signal.SIGTERM)
+    assert rc == 143, err
+    assert err.strip().splitlines()[-1].endswith(f"the run it was replacing is back in {run}")
+    assert (run / "best.ckpt").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_killed_overwrite_is_put_back_by_the_next_command(reference, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(reference, run)
+    before = (run / "best.ckpt").read_bytes()
+    proc = start(*RUN, "--run_dir", run, "--overwrite")
+    aside = tmp_path / f"run{REPLACED}{proc.pid}"
+    wait_for(lambda: aside.exists() and (run / "config.yaml").exists(), proc)
+    rc, _ = stop(proc, signal.SIGKILL)
+    assert rc == -signal.SIGKILL and aside.exists()
+
+    r = textclf("predict", run / "best.ckpt", "What is a lock ?")  # may be half a new run: refused
+    assert r.returncode == 2 and f"the previous run is in {aside}" in r.stderr.strip().splitlines()[-1]
+    r = textclf(*RUN, "--run_dir", run)
+    assert f"restored {run}: an interrupted --overwrite had moved it to {aside}" in r.stderr
+    assert r.returncode == 2 and "already holds a run" in r.stderr.strip().splitlines()[-1]
+    assert (run / "best.ckpt").read_bytes() == before and not aside.exists()
+
+
+def test_a_second_training_into_a_run_dir_in_use_exits_2_and_touches_nothing(tmp_path):
+    run = tmp_path / "run"
+    with RunDirLock(str(run)):  # this test process is the other training
+        r = textclf(*RUN, "--run_dir", run)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"textclf train: error: run directory {run} is in use by another textclf process (pid {os.getpid()}, "
+        f"lock {run}.lock): wait for it to finish or choose another --run_dir")
+    assert not run.exists() and not (tmp_path / "run.lock").exists()
