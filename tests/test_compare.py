@@ -135,3 +135,45 @@ def test_vary_adds_an_axis_and_the_report_sets_it_beside_the_encoder(tmp_path):
     assert set(res["vary_spread"]["by_encoder_field_spread"]) == {"bag", "gru"}
     assert "Varied field against encoder choice" in (out / "report.md").read_text()
     assert any(s.startswith("The varied field moves accuracy") for s in res["findings"])
+
+
+def test_an_output_made_from_other_config_or_data_is_never_reused(tiny_compare, capsys, monkeypatch, tmp_path):
+    from conftest import ROOT
+
+    from textclf.cli import main
+
+    out, _, _ = tiny_compare
+    monkeypatch.chdir(ROOT)
+    listing = sorted(p.name for p in (out / "runs").iterdir())
+    for change, what in ((["--config", "configs/sst2.yaml"], "config and data"),
+                         (["--config", "configs/trec.yaml", "--max_epochs", "3"], "config")):
+        code = main(["compare", *change, "--encoders", "bag", "--seeds", "1", "--output", str(out)])
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        assert code == 2
+        assert line == (f"textclf compare: error: --output {out} was made with another {what}: its runs cannot be "
+                        "reused; use another --output or pass --overwrite to replace it")
+    assert sorted(p.name for p in (out / "runs").iterdir()) == listing
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    assert main(["compare", "--config", "configs/trec.yaml", "--output", str(mine), "--overwrite"]) == 2
+    assert "holds files but no compare.json" in capsys.readouterr().err
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_overwrite_replaces_a_comparison_of_another_config(tmp_path, monkeypatch):
+    from conftest import ROOT
+
+    from textclf.cli import main
+
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "cmp"
+    small = ["--encoders", "bag", "--seeds", "1", "--max_epochs", "1", "--trainer.limit_train_batches", "2",
+             "--no_tfidf", "--output", str(out)]
+    assert main(["compare", "--config", "configs/trec.yaml", *small]) == 0
+    trec_manifest = (out / "compare.json").read_text()
+    assert main(["compare", "--config", "configs/sst2.yaml", *small, "--overwrite"]) == 0
+    assert (out / "compare.json").read_text() != trec_manifest
+    assert "sst2.yaml" in (out / "report.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp"]
