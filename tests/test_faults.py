@@ -52,8 +52,32 @@ def comparable(run_dir) -> dict:
     return m
 
 
-def csv_rows(run_dir) -> list[str]:
-    return sorted((run_dir / "logs" / "metrics.csv").read_text().splitlines()[1:])
+def flat(obj, prefix="") -> dict:
+    if isinstance(obj, dict):
+        return {k: v for key, value in obj.items() for k, v in flat(value, f"{prefix}{key}.").items()}
+    if isinstance(obj, list):
+        return {k: v for i, value in enumerate(obj) for k, v in flat(value, f"{prefix}{i}.").items()}
+    return {prefix: obj}
+
+
+def assert_same_metrics(a: dict, b: dict) -> None:
+    """Equal, floats to float32 rounding: the threaded directions of the RNN (textclf.directions) may sum
+    a few floats in another order from run to run, resumed or not; counts and epochs are exact."""
+    a, b = flat(a), flat(b)
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], float):
+            assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-7), key
+        else:
+            assert a[key] == b[key], key
+
+
+def csv_rows(run_dir) -> list[dict]:
+    import csv
+
+    with open(run_dir / "logs" / "metrics.csv", newline="") as f:
+        rows = [{k: float(v) for k, v in row.items() if v} for row in csv.DictReader(f)]
+    return sorted(rows, key=lambda r: (r["step"], sorted(r)))
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +113,9 @@ def test_stopped_run_keeps_last_ckpt_and_resume_reproduces_the_uninterrupted_run
     # a SIGKILL leaves the lock file behind: it is stale and --resume takes it over
     r = textclf("train", "--run_dir", run, "--resume")
     assert r.returncode == 0, r.stderr
-    assert comparable(run) == comparable(reference)
-    assert csv_rows(run) == csv_rows(reference)  # the earlier piece's rows are kept, none twice
+    assert_same_metrics(comparable(run), comparable(reference))
+    # the earlier piece's rows are kept, none twice
+    assert_same_metrics({"rows": csv_rows(run)}, {"rows": csv_rows(reference)})
     m = json.loads((run / "metrics.json").read_text())
     assert m["wall_seconds"] >= m["seconds_to_best"] > 0
     assert not (tmp_path / "run.lock").exists()
