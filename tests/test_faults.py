@@ -137,8 +137,9 @@ def test_interrupted_overwrite_puts_the_old_run_back(reference, tmp_path):
     shutil.copytree(reference, run)
     before = (run / "best.ckpt").read_bytes()
     proc = start(*RUN, "--run_dir", run, "--overwrite")
-    wait_for(lambda: (run / "last.ckpt").exists() and (run / ".textclf-run").exists()
-             and any(p.name.startswith("run" + REPLACED) for p in tmp_path.iterdir()), proc)
+    # the old run moved aside first: run/ is then the new run
+    wait_for(lambda: any(p.name.startswith("run" + REPLACED) for p in tmp_path.iterdir())
+             and (run / "last.ckpt").exists(), proc)
     rc, err = stop(proc, signal.SIGTERM)
     assert rc == 143, err
     assert err.strip().splitlines()[-1].endswith(f"the run it was replacing is back in {run}")

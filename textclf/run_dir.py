@@ -73,13 +73,14 @@ def check_replaceable(run_dir: str, flag: str = "--run_dir") -> None:
                            "nothing was touched: choose another folder")
 
 
-def _aside_path(run_dir: str) -> str:
+def aside_path(run_dir: str) -> str:
+    """Where `move_aside` puts run_dir."""
     return f"{os.path.normpath(run_dir)}{REPLACED}{os.getpid()}"
 
 
 def move_aside(run_dir: str) -> str:
     """Move an existing run out of the way of its replacement; returns where it went."""
-    aside = _aside_path(run_dir)
+    aside = aside_path(run_dir)
     os.replace(run_dir, aside)
     return aside
 
@@ -93,7 +94,7 @@ def put_back(run_dir: str, aside: str) -> None:
 def replaced_runs(run_dir: str) -> list[str]:
     """Runs that an `--overwrite` of run_dir moved aside (by another process: running, or killed)."""
     left = glob.glob(glob.escape(os.path.normpath(run_dir)) + REPLACED + "*")
-    return sorted(p for p in left if p != _aside_path(run_dir) and os.path.isdir(p))
+    return sorted(p for p in left if p != aside_path(run_dir) and os.path.isdir(p))
 
 
 def check_not_being_replaced(checkpoint: str) -> None:

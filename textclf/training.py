@@ -34,6 +34,7 @@ from textclf.model import TextClassifier
 from textclf.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState
 from textclf.run_dir import (
     RunDirLock,
+    aside_path,
     check_replaceable,
     check_writable,
     holds_files,
@@ -202,19 +203,23 @@ def train(argv: list[str]) -> dict | None:
         # Load and tokenize now: a data error must stop us before anything is written.
         dm.prepare_data()
         dm.setup("fit")
-        claim = _claim_run_dir(run_dir, overwrite=overwrite, resume=resume)
-        os.environ[RUN_DIR_ENV] = run_dir
+        claim = _Claim(run_dir, resumed=resume)
         try:
+            with signals_deferred():  # the claim is recorded whole, so that an interrupt can undo exactly it
+                _claim_run_dir(claim, overwrite=overwrite)
+            os.environ[RUN_DIR_ENV] = run_dir
             metrics = _fit(cli, run_dir, worker=False)
         except Interrupted as stop:
             raise Interrupted(stop.signum, _after_interrupt(run_dir, claim)) from None
         except BaseException:
-            if not resume:
+            with signals_deferred():
                 claim.undo()
             raise
         finally:
             os.environ.pop(RUN_DIR_ENV, None)  # the next run in this process (compare) picks its own
-        claim.done()
+        # the run is finished: a signal while the replaced run is deleted must not leave half of it behind
+        with contextlib.suppress(Interrupted), signals_deferred():
+            claim.done()
     return metrics
 
 
@@ -236,6 +241,23 @@ def signals_as_interrupts():
     finally:
         for sig, old in before.items():
             signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Run a block whole: a SIGINT or SIGTERM that arrives inside it is raised as `Interrupted` after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    before = {sig: signal.signal(sig, lambda signum, frame: received.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
+    if received:
+        raise Interrupted(received[0])
 
 
 def _check_run_dir(run_dir: str, overwrite: bool, resume: bool) -> None:
@@ -263,11 +285,14 @@ class _Claim:
     resumed: bool = False
 
     def undo(self) -> None:
+        if self.resumed:
+            return  # a resumed run keeps what it had and what it saved
         if self.aside:
-            put_back(self.run_dir, self.aside)
+            if os.path.exists(self.aside):  # else it was never moved: the old run is still in place
+                put_back(self.run_dir, self.aside)
         elif self.created:
             shutil.rmtree(self.run_dir, ignore_errors=True)
-        elif not self.resumed:  # an empty folder the user made: leave it empty
+        elif os.path.isdir(self.run_dir):  # an empty folder the user made: leave it empty
             for name in os.listdir(self.run_dir):
                 path = os.path.join(self.run_dir, name)
                 shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
@@ -277,22 +302,24 @@ class _Claim:
             shutil.rmtree(self.aside, ignore_errors=True)
 
 
-def _claim_run_dir(run_dir: str, overwrite: bool, resume: bool) -> _Claim:
-    """Create run_dir with textclf's marker. With --overwrite the old run is moved aside until the new one is done."""
-    if resume:
-        return _Claim(run_dir, resumed=True)
-    claim = _Claim(run_dir, created=not os.path.exists(run_dir))
+def _claim_run_dir(claim: _Claim, overwrite: bool) -> None:
+    """Create run_dir with textclf's marker. With --overwrite the old run is moved aside until the new
+    one is done. Each step is recorded in `claim` before it is taken."""
+    run_dir = claim.run_dir
+    if claim.resumed:
+        return
+    claim.created = not os.path.exists(run_dir)
     if overwrite and holds_files(run_dir):
-        claim.aside = move_aside(run_dir)
+        claim.aside = aside_path(run_dir)
+        move_aside(run_dir)
     os.makedirs(run_dir, exist_ok=True)
     write_marker(run_dir)
-    return claim
 
 
 def _after_interrupt(run_dir: str, claim: _Claim) -> str:
     """Leave the run directory resumable (or as it was) and say what happened in one line."""
     if claim.aside:
-        put_back(run_dir, claim.aside)
+        claim.undo()
         return f"interrupted: the new run was discarded and the run it was replacing is back in {run_dir}"
     last = os.path.join(run_dir, "last.ckpt")
     if os.path.exists(last):

@@ -122,7 +122,7 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
     `output/compare.json` records a fingerprint of the config and data: runs and tokenizer in an
     output made from other ones are never reused. With `overwrite` such an output is replaced, and
     put back if the new comparison fails or is interrupted."""
-    from textclf.training import parse_train_args, signals_as_interrupts
+    from textclf.training import parse_train_args, signals_as_interrupts, signals_deferred
 
     base = ["--config", config, *passthrough]
     # The shared data: one split (seed fixed), one tokenizer trained once for every run.
@@ -134,8 +134,10 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
         dm.prepare_data()
         dm.setup("fit")
         fingerprint = {"config": _config_fingerprint(cli, budget_args), "data": _data_fingerprint(dm)}
-        aside = _claim_output(output, fingerprint, overwrite)
+        aside = None
         try:
+            with signals_deferred():  # where the replaced output went is known before a signal acts on it
+                aside = _claim_output(output, fingerprint, overwrite)
             code = _compare(cli, config, base, encoders, seeds, axes, budget_args, output, tfidf)
         except Interrupted as stop:
             if aside:
@@ -147,7 +149,8 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
                 put_back(output, aside)
             raise
         if aside:
-            shutil.rmtree(aside, ignore_errors=True)
+            with contextlib.suppress(Interrupted), signals_deferred():
+                shutil.rmtree(aside, ignore_errors=True)
         return code
 
 
