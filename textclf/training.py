@@ -224,17 +224,12 @@ def train(argv: list[str]) -> dict | None:
 
 
 @contextlib.contextmanager
-def signals_as_interrupts():
-    """SIGINT and SIGTERM raise `Interrupted` (once: a second signal during the clean-up is ignored)."""
+def _on_signals(handler):
+    """`handler` for SIGINT and SIGTERM inside the block, the previous handlers after it (main thread only:
+    elsewhere signals cannot be handled and the block runs as it is)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handler(signum, frame):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-        raise Interrupted(signum)
-
     before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
@@ -244,18 +239,24 @@ def signals_as_interrupts():
 
 
 @contextlib.contextmanager
+def signals_as_interrupts():
+    """SIGINT and SIGTERM raise `Interrupted` (once: a second signal during the clean-up is ignored)."""
+
+    def handler(signum, frame):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    with _on_signals(handler):
+        yield
+
+
+@contextlib.contextmanager
 def signals_deferred():
     """Run a block whole: a SIGINT or SIGTERM that arrives inside it is raised as `Interrupted` after it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     received = []
-    before = {sig: signal.signal(sig, lambda signum, frame: received.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _on_signals(lambda signum, frame: received.append(signum)):
         yield
-    finally:
-        for sig, old in before.items():
-            signal.signal(sig, old)
     if received:
         raise Interrupted(received[0])
 

@@ -63,12 +63,14 @@ def _label_name(value) -> str | None:
     return name if name.strip() else None
 
 
-def value_names(ds: datasets.Dataset, label: str) -> list[str | None]:
-    """Every example's label as a name: ClassLabel ids become their names, other values their str()."""
+def value_names(ds: datasets.Dataset, label: str, split: str = "train") -> list[str | None]:
+    """Every example's label as a name: ClassLabel ids become their names, other values their str()
+    (numbers and strings mixed in one column are an error)."""
     feature = ds.features[label]
     values = ds[label][:]
     if isinstance(feature, datasets.ClassLabel):
         return [feature.int2str(v) if v is not None and v >= 0 else None for v in values]
+    _check_one_kind(values, label, split)
     return [_label_name(v) for v in values]
 
 
@@ -91,9 +93,7 @@ def infer_label_names(train: datasets.Dataset, label: str) -> list[str]:
     feature = train.features[label]
     if isinstance(feature, datasets.ClassLabel):
         return list(feature.names)
-    values = train[label][:]
-    _check_one_kind(values, label, "train")
-    names = {_label_name(v) for v in values} - {None}
+    names = set(value_names(train, label)) - {None}
     if all(n.lstrip("-").isdigit() for n in names):
         names = [str(n) for n in sorted(int(n) for n in names)]
     else:
@@ -119,9 +119,7 @@ def to_text_label(
     index = {name: i for i, name in enumerate(label_names)}
     names_of = None
     if label is not None:
-        if not isinstance(ds.features[label], datasets.ClassLabel):
-            _check_one_kind(ds[label][:], label, split)
-        names_of = value_names(ds, label)
+        names_of = value_names(ds, label, split)
         for row, name in enumerate(names_of):
             if name is None:
                 raise TextclfError(f"row {row + 1} of the {split} split has no label (empty or NaN in column "
