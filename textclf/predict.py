@@ -142,7 +142,7 @@ def load_classifier(path: str, device: str = "cpu", quantize: bool = False, prec
     bf16 (autocast). `compile`: torch.compile the Transformer encoder (a one-time cost of tens of
     seconds, then faster). `fold`: on CPU in fp32, run a one-layer RNN/LSTM/GRU with its embedding
     folded into the input weights (textclf.folded_rnn; same results, faster); False keeps torch's
-    kernels. The accuracy change and speed of each are in the README's Performance section."""
+    kernels. The accuracy change and speed of each are in bench/README.md (Performance)."""
     if quantize and compile:
         raise TextclfError("--quantize and --compile do not combine: choose one")
     model = load_network(path)

@@ -1,7 +1,7 @@
 """Opt-in int8 dynamic quantization for CPU prediction (`textclf predict --quantize`).
 
 LSTM/GRU and Linear weights become int8; activations are quantized on the fly. The accuracy change
-is measured by bench/quantize.py, the speed by bench/throughput.py; both are in the README.
+is measured by bench/quantize.py, the speed by bench/throughput.py; both are in bench/README.md.
 """
 
 from __future__ import annotations
