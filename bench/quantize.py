@@ -15,8 +15,8 @@ warnings.filterwarnings("ignore")
 
 import datasets  # noqa: E402
 
-from textclf.evaluate import evaluate  # noqa: E402
-from textclf.predict import load_classifier  # noqa: E402
+from textclf.serve.classifier import load_classifier  # noqa: E402
+from textclf.serve.evaluate import evaluate  # noqa: E402
 
 datasets.disable_progress_bars()
 
@@ -30,8 +30,8 @@ def main() -> None:
         acc = {}
         for name, options in FORMATS.items():
             clf = load_classifier(path, **options)
-            acc[name] = evaluate(clf, clf.model.data_source, "test")["accuracy"]
-        encoder = clf.model.hparams.encoder
+            acc[name] = evaluate(clf, clf.archive.data_source, "test")["accuracy"]
+        encoder = clf.archive.network.encoder
         cells = [f"{acc[n]:.4f} ({100 * (acc[n] - acc['fp32']):+.2f})" for n in ("int8", "bf16")]
         print(f"| {path} | {encoder} | {acc['fp32']:.4f} | {' | '.join(cells)} |", flush=True)
 

@@ -6,15 +6,15 @@
                                [--phases train,infer]   (one phase alone, e.g. while working on it)
 
 Training: steady-state real (non-pad) tokens/s over a fixed number of batches, textclf's path
-(Lightning fit, length-bucketed batches, RNN directions side by side, masked Transformer) against the reference
+(Lightning fit, length-bucketed batches, RNN directions on two threads, masked Transformer) against the reference
 (same model and batch size, random batches padded to max_length, RNN run on the padded tensor and
 its last time step pooled, a bare PyTorch loop), interleaved round by round. For lstm/gru also a bare
 torch.nn.LSTM/GRU forward+backward loop on the same packed batches. Inference: texts/s through
 `load_classifier(...).predict` against the reference (input order, padded to max_length, no
 inference_mode, batch_size), and with `fold=False` (one-layer RNNs through torch's kernels instead of
-textclf.folded_rnn), `quantize=True` (int8 dynamic quantization), `precision="bf16"` and (Transformer)
+textclf.speed.folded_rnn), `quantize=True` (int8 dynamic quantization), `precision="bf16"` and (Transformer)
 `compile=True`, taking turns over the same rounds. Each textclf path uses its own default batch size
-and streams (64, one stream per core; a folded RNN 512 in turn, a folded LSTM 256 as streams);
+and batch threads (64, one batch per core; a folded RNN 512 in turn, a folded LSTM 256 one per core);
 `--serial` adds the default path with its batches one at a time. FLOP/s as a share of a fp32 GEMM measured here, and
 peak resident memory per phase. Each path's figure is its best round: noise from elsewhere on the
 machine only ever slows a run down (on the shared 2-core machine rounds differed by 10-30%). Nothing
@@ -42,13 +42,14 @@ logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
 
 import datasets  # noqa: E402
 import lightning as L  # noqa: E402
+from flops import train_flops_per_token  # noqa: E402  (bench/flops.py)
 
+from textclf import speed  # noqa: E402
 from textclf.data.datamodule import TextDataModule  # noqa: E402
-from textclf.flops import train_flops_per_token  # noqa: E402
-from textclf.folded_rnn import FoldedRNN  # noqa: E402
-from textclf.model import TextClassifier  # noqa: E402
-from textclf.network import TextNetwork  # noqa: E402
-from textclf.predict import load_classifier  # noqa: E402
+from textclf.model.network import TextNetwork  # noqa: E402
+from textclf.serve.classifier import load_classifier  # noqa: E402
+from textclf.speed.folded_rnn import FoldedRNN  # noqa: E402
+from textclf.train.module import LitTextClassifier  # noqa: E402
 
 datasets.disable_progress_bars()
 
@@ -127,7 +128,7 @@ def textclf_train(model, dm, steps: int, warmup: int, accelerator: str, precisio
     return timer.tokens, timer.seconds, trainer
 
 
-def reference_forward(model: TextNetwork | TextClassifier, ids: torch.Tensor) -> torch.Tensor:
+def reference_forward(model: TextNetwork, ids: torch.Tensor) -> torch.Tensor:
     """How the popular repos run it: no lengths, no mask; RNN over all max_length steps, last step pooled."""
     x = model.embedding(ids)
     enc = model.encoder
@@ -179,10 +180,10 @@ def reference_train(model, split, batch_size, max_length, steps, warmup, device,
 def bare_rnn_train(model, dm, steps, warmup, device) -> tuple[int, float]:
     """Only torch's fused bidirectional kernel (one nn.GRU/LSTM call), forward + backward, on the same
     length-bucketed batches textclf trains on: the floor for running these kernels over this data."""
-    enc = model.encoder
-    rnn = enc.cell(model.hparams.embedding_dim, enc.hidden_size, num_layers=len(enc.layers), batch_first=True,
+    enc = model.network.encoder
+    dim = model.network.config.embedding_dim
+    rnn = enc.cell(dim, enc.hidden_size, num_layers=len(enc.layers), batch_first=True,
                    bidirectional=enc.directions == 2).to(device)
-    dim = model.hparams.embedding_dim
     tokens, start = 0, None
     for i, batch in enumerate(dm.train_dataloader()):
         if i == warmup + steps:
@@ -223,7 +224,7 @@ def measure_training(row: dict, model, dm, args, device, accelerator, gemm: floa
     with PeakRSS() as mem_train:
         for r in range(args.rounds):  # the paths take turns, so a slow spell of the machine hits all
             tok, sec, trainer = textclf_train(model, dm, args.steps, args.warmup, accelerator, args.precision)
-            measured = {"ours": (tok, sec), "ref": reference_train(model, dm.splits["train"], args.batch_size,
+            measured = {"ours": (tok, sec), "ref": reference_train(model.network, dm.splits["train"], args.batch_size,
                                                                    args.max_length, args.steps, args.warmup, device, seed=r)}
             if name in ("lstm", "gru"):
                 measured["bare"] = bare_rnn_train(model, dm, args.steps, args.warmup, device)
@@ -236,7 +237,7 @@ def measure_training(row: dict, model, dm, args, device, accelerator, gemm: floa
     if best["bare"]:
         row["bare_kernel_tokens_per_s"] = best["bare"]
         row["vs_bare_kernel"] = row["train_tokens_per_s"] / row["bare_kernel_tokens_per_s"]
-    flops = train_flops_per_token(dict(model.hparams), int(mean_len))
+    flops = train_flops_per_token(model.network.config, int(mean_len))
     row["train_gflops_per_s"] = flops * row["train_tokens_per_s"] / 1e9
     row["gemm_share"] = flops * row["train_tokens_per_s"] / gemm
     return trainer
@@ -252,9 +253,9 @@ def measure_inference(row: dict, trainer, imdb_texts: list[str], ag_texts: list[
         formats = {"": clf, "bf16_": load_classifier(ckpt, device=str(device), precision="bf16")}
         if isinstance(clf.forward, FoldedRNN):  # the lever: the same model through torch's kernels
             formats["unfolded_"] = load_classifier(ckpt, device=str(device), fold=False)
-        if args.serial and clf.streams > 1:  # the lever: the default path with its batches one at a time
+        if args.serial and clf.batch_threads > 1:  # the lever: the default path with its batches one at a time
             formats["serial_"] = load_classifier(ckpt, device=str(device))
-            formats["serial_"].streams = 1
+            formats["serial_"].batch_threads = 1
         if device.type == "cpu":  # int8 dynamic quantization runs on CPU only
             formats["int8_"] = load_classifier(ckpt, quantize=True)
         if getattr(clf.model.encoder, "compilable", False):  # compiled during the warm-up below
@@ -297,16 +298,18 @@ def main() -> None:
     p.add_argument("--accelerator", default="cpu")
     p.add_argument("--precision", default="32-true")
     p.add_argument("--packed", action="store_true", help="RNNs on PackedSequences (the slower exact path) for comparison")
-    p.add_argument("--in_turn", action="store_true", help="RNN directions one after the other, not side by side")
+    p.add_argument("--in_turn", action="store_true", help="RNN directions one after the other, not on two threads")
     p.add_argument("--num_workers", type=int, default=0, help="DataLoader worker processes of the textclf path")
     p.add_argument("--serial", action="store_true",
-                   help="also predict with batches one at a time instead of parallel streams (textclf.streams)")
+                   help="also predict with batches one at a time instead of parallel threads (textclf.speed.batch_threads)")
     p.add_argument("--phases", default="train,infer", help="train, infer or both; the tables show what ran")
     p.add_argument("--out", default="bench/results/throughput.json")
     args = p.parse_args()
     device = torch.device("cuda" if args.accelerator in ("gpu", "cuda") else "cpu")
     accelerator = "gpu" if device.type == "cuda" else "cpu"
     L.seed_everything(0, verbose=False)
+    speed.set_switch("packed_rnn", args.packed)  # the levers: runtime switches of textclf.speed
+    speed.set_switch("threaded_directions", not args.in_turn)
 
     dm = TextDataModule(args.data, max_length=args.max_length, batch_size=args.batch_size, min_frequency=3,
                         vocab_size=30000, seed=0, num_workers=args.num_workers)
@@ -323,7 +326,8 @@ def main() -> None:
     phases = set(args.phases.split(","))
     for name in args.encoders.split(","):
         L.seed_everything(0, verbose=False)
-        model = TextClassifier(encoder=name, packed=args.packed, side_by_side=not args.in_turn)
+        model = LitTextClassifier(encoder=name)
+        model.build(dm.facts())
         row = {"encoder": name}
         if "train" in phases:
             trainer = measure_training(row, model, dm, args, device, accelerator, gemm, mean_len)

@@ -107,7 +107,7 @@ def test_resume_refuses_damaged_or_unsafe_last_ckpt(capsys, in_root, run_copy):
 
 def test_archive_with_a_missing_weight(capsys, run_copy):
     ckpt = torch.load(run_copy / "best.ckpt", weights_only=True)
-    del ckpt["state_dict"][next(k for k in ckpt["state_dict"] if k.startswith("encoder."))]
+    del ckpt["state_dict"][next(k for k in ckpt["state_dict"] if k.startswith("network.encoder."))]
     torch.save(ckpt, run_copy / "broken.ckpt")
     for command in ("predict", "evaluate"):
         args = [command, run_copy / "broken.ckpt"] + (["a text"] if command == "predict" else [])

@@ -73,7 +73,7 @@ def test_a_real_fit_reshuffles_every_epoch(tmp_path):
     import lightning as L
 
     from textclf.data.datamodule import TextDataModule
-    from textclf.model import TextClassifier
+    from textclf.train.module import LitTextClassifier
 
     class RecordBatches(L.Callback):
         def __init__(self):
@@ -87,7 +87,10 @@ def test_a_real_fit_reshuffles_every_epoch(tmp_path):
     trainer = L.Trainer(max_epochs=3, limit_train_batches=10, limit_val_batches=1, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                         use_distributed_sampler=False, callbacks=[record], default_root_dir=tmp_path)
-    trainer.fit(TextClassifier(encoder="bag"), dm)
+    dm.setup("fit")
+    model = LitTextClassifier(encoder="bag")
+    model.build(dm.facts())
+    trainer.fit(model, dm)
     epochs = [record.seen[e] for e in range(3)]
     assert all(len(batches) == 10 for batches in epochs)
     subsets = [sorted(i for b in batches for i in b) for batches in epochs]

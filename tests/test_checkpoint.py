@@ -8,10 +8,10 @@ import sys
 import pytest
 import torch
 
-from textclf.checkpoint import load_model, load_network, read_checkpoint
 from textclf.errors import TextclfError
-from textclf.model import TextClassifier
-from textclf.predict import load_classifier
+from textclf.model.checkpoint import load_network, read_checkpoint
+from textclf.serve.classifier import load_classifier
+from textclf.train.module import LitTextClassifier, load_module
 
 TEXTS = ["a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate clichés .", "it 's fine"]
 
@@ -21,7 +21,9 @@ def test_checkpoint_holds_only_tensors_and_plain_values(trained_run):
     ckpt = torch.load(run_dir / "best.ckpt", weights_only=True)
     archive = ckpt["textclf"]
     assert archive["label_names"] == ["negative", "positive"]
-    assert archive["preprocessing"]["max_length"] == 128
+    assert archive["preprocessing"] == {"max_length": 128, "truncation": "head"}
+    assert archive["network"]["encoder"] == "gru" and archive["network"]["encoder_options"]["pooling"] == "max"
+    assert "label_names" not in ckpt["hyper_parameters"]  # stored once, in the archive
     assert json.loads(archive["tokenizer"])["model"]["type"] == "WordLevel"
     assert ckpt["hyper_parameters"]["encoder"] == "gru"
 
@@ -44,32 +46,28 @@ def test_reload_in_a_fresh_process_from_the_file_alone_gives_identical_predictio
     assert torch.allclose(torch.tensor(here), torch.tensor(there), atol=1e-5, rtol=0)
 
 
-def test_lightning_style_load_from_checkpoint_rebuilds_everything(trained_run):
-    run_dir, _ = trained_run
-    model = TextClassifier.load_from_checkpoint(str(run_dir / "best.ckpt"))
-    assert model.hparams.label_names == ["negative", "positive"]
-    assert model.tokenizer_json and model.preprocessing["truncation"] == "head"
-    assert not model.training
+def test_the_lightning_module_is_rebuilt_from_the_file_alone(trained_run):
+    module = load_module(str(trained_run[0] / "best.ckpt"))
+    assert isinstance(module, LitTextClassifier) and not module.training
+    assert module.archive.label_names == ["negative", "positive"]
+    assert module.archive.tokenizer_json and module.archive.preprocessing["truncation"] == "head"
+    assert module.hparams.encoder == "gru" and module.hparams.hidden_size is None  # unset: the encoder's default
 
 
 def test_the_plain_network_is_the_trained_model_without_lightning(trained_run):
-    """load_network (prediction) rebuilds the same parts, weights, archive and logits as load_model."""
-    from textclf.network import TextNetwork
+    """load_network (prediction) rebuilds the same network, weights, archive and logits as load_module."""
+    from textclf.model.network import TextNetwork
 
     ckpt = str(trained_run[0] / "best.ckpt")
-    model, network = load_model(ckpt), load_network(ckpt)
-    assert isinstance(network, TextNetwork) and not isinstance(network, TextClassifier) and not network.training
-    assert network.hparams.encoder == "gru" and network.hparams["label_names"] == ["negative", "positive"]
-    assert network.tokenizer_json == model.tokenizer_json and network.preprocessing == model.preprocessing
-    assert network.data_source == model.data_source and network.parameter_counts() == model.parameter_counts()
-    parts = model.state_dict()
-    assert network.state_dict().keys() == {k for k in parts if k.split(".")[0] in ("embedding", "encoder", "head")}
+    module, (network, archive) = load_module(ckpt), load_network(ckpt)
+    assert isinstance(network, TextNetwork) and not network.training
+    assert archive == module.archive and network.config == module.network.config
+    assert network.parameter_counts() == module.network.parameter_counts()
     for name, weight in network.state_dict().items():
-        assert torch.equal(weight, parts[name]), name
+        assert torch.equal(weight, module.network.state_dict()[name]), name
     ids, lengths = torch.randint(2, 200, (4, 9)), torch.tensor([9, 3, 1, 6])
     with torch.no_grad():
-        assert torch.equal(network(ids, lengths), model(ids, lengths))
-    assert getattr(network.hparams, "no_such_field", None) is None  # a missing field is an AttributeError
+        assert torch.equal(network(ids, lengths), module(ids, lengths))
 
 
 class Boom:
@@ -84,7 +82,7 @@ def test_pickled_object_is_refused_without_running_it(trained_run, tmp_path, mon
     ckpt["textclf"]["payload"] = Boom()
     torch.save(ckpt, "evil.ckpt")
     with pytest.raises(TextclfError, match="contains pickled Python objects and was refused"):
-        load_model("evil.ckpt")
+        load_network("evil.ckpt")
     assert not (tmp_path / "PWNED").exists()
 
 

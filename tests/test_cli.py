@@ -19,15 +19,18 @@ def one_line_error(result, *fragments):
         assert fragment in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_train_evaluate_predict_from_a_copied_checkpoint(tmp_path):
     run = tmp_path / "run"
-    r = textclf("train", "--config", "configs/trec.yaml", "--run_dir", run, *TINY, "--trainer.limit_val_batches", "1.0")
+    r = textclf("train", "--config", "configs/trec.yaml", "--run_dir", run, *TINY, "--trainer.limit_val_batches", "1.0",
+                "--trainer.limit_train_batches", "30")
     assert r.returncode == 0, r.stderr
     assert "best checkpoint:" in r.stdout
     for name in ("best.ckpt", "last.ckpt", "config.yaml", "metrics.json", "tokenizer.json", "logs/metrics.csv"):
         assert (run / name).exists(), name
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["test"]["acc"] > 0.3 and metrics["parameters"]["encoder"] > 0
+    # the majority class (DESC/ENTY) is 27.6% of the test split; half an epoch learns far more (0.67 seen)
+    assert metrics["test"]["acc"] > 0.5 and metrics["parameters"]["encoder"] > 0
     assert metrics["train_tokens_per_second"] > 0 and metrics["epochs"] == 1
 
     r = textclf("evaluate", run / "best.ckpt", "--output", tmp_path / "eval.json")
@@ -37,6 +40,13 @@ def test_train_evaluate_predict_from_a_copied_checkpoint(tmp_path):
     assert set(result["per_class"]) == {"DESC", "ENTY", "ABBR", "HUM", "LOC", "NUM"}
     assert abs(result["accuracy"] - metrics["test"]["acc"]) < 1e-6
     assert "confusion matrix" in r.stdout
+
+    # TREC has no validation split: evaluate carves it again as training did (same rows, same accuracy)
+    r = textclf("evaluate", run / "best.ckpt", "--split", "validation", "--output", tmp_path / "val.json")
+    assert r.returncode == 0, r.stderr
+    result = json.loads((tmp_path / "val.json").read_text())
+    assert result["examples"] == metrics["data"]["validation"]["examples"] == 546  # 10% of 5,452, rounded up
+    assert abs(result["accuracy"] - metrics["val"]["acc"]) < 1e-6
 
     lonely = tmp_path / "lonely"
     lonely.mkdir()
@@ -60,6 +70,7 @@ def test_train_evaluate_predict_from_a_copied_checkpoint(tmp_path):
     one_line_error(textclf("predict", "model.ckpt", "--input", "in2.txt", cwd=lonely), "line 2 of in2.txt is empty")
 
 
+@pytest.mark.slow
 def test_second_train_into_same_run_dir_refuses_and_keeps_the_run(tmp_path):
     run = tmp_path / "run"
     assert textclf("train", "--config", "configs/sst2.yaml", "--run_dir", run, *TINY).returncode == 0
@@ -83,7 +94,7 @@ def test_second_train_into_same_run_dir_refuses_and_keeps_the_run(tmp_path):
 
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_every_config_parses_and_opens_with_its_command(config, capsys, monkeypatch):
-    from textclf.training import train
+    from textclf.train.command import train
 
     text = (ROOT / "configs" / config).read_text()
     assert text.startswith("#") and f"configs/{config}" in text.split("\n\n")[0]
@@ -112,6 +123,7 @@ def test_errors_are_one_line_with_exit_code_2(args, fragments):
     one_line_error(textclf(*args), *fragments)
 
 
+@pytest.mark.slow
 def test_evaluate_csv_with_string_labels_against_classlabel_model(trained_run, tmp_path):
     run_dir, _ = trained_run
     f = tmp_path / "mine.csv"
@@ -135,12 +147,14 @@ def test_evaluate_integer_labels_against_named_classes_names_both_sets(trained_r
                     "[negative, positive] (unknown: [0, 1]): give labels by those names")
 
 
+@pytest.mark.slow
 def test_data_command_reports_chinese_splits():
     r = textclf("data", "--config", "configs/chnsenticorp.yaml")
     assert r.returncode == 0, r.stderr
     assert "negative, positive" in r.stdout and "validation" in r.stdout
 
 
+@pytest.mark.slow
 def test_python_train_py_same_flags(tmp_path):
     import subprocess
     import sys
@@ -151,6 +165,7 @@ def test_python_train_py_same_flags(tmp_path):
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["encoder"] == "bag"
 
 
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes_matches_single_process(tmp_path):
     common = ["--config", "configs/trec.yaml", "--trainer.max_epochs", "4", "--trainer.enable_progress_bar", "false",
               "--model.encoder", "bag"]

@@ -6,7 +6,7 @@ import pytest
 from conftest import textclf
 
 from textclf.compare.analysis import Run, effects, findings, length_quartiles, summarise
-from textclf.compare.runner import parse_duration, parse_vary, plan
+from textclf.compare.plan import parse_duration, parse_vary, plan
 from textclf.errors import TextclfError
 
 TINY = ["--max_epochs", "2", "--trainer.limit_train_batches", "6", "--trainer.limit_val_batches", "2"]
@@ -23,6 +23,7 @@ def tiny_compare(tmp_path_factory):
     return out, first, second
 
 
+@pytest.mark.slow
 def test_every_artifact_is_written(tiny_compare):
     out, first, _ = tiny_compare
     for name in ("report.md", "results.csv", "results.json", "accuracy.png", "length_quartiles.png",
@@ -42,6 +43,7 @@ def test_every_artifact_is_written(tiny_compare):
     assert len(lines) == 5 and lines[0].startswith("run,encoder")
 
 
+@pytest.mark.slow
 def test_runs_share_tokenizer_split_and_budget(tiny_compare):
     out, _, _ = tiny_compare
     shared = (out / "tokenizer.json").read_text()
@@ -54,11 +56,13 @@ def test_runs_share_tokenizer_split_and_budget(tiny_compare):
     assert m1["data"] == m2["data"]  # the same split sizes and lengths
 
 
+@pytest.mark.slow
 def test_rerun_does_no_training(tiny_compare):
     out, _, second = tiny_compare
     assert second.stdout.count("done earlier, skipped") == 4
 
 
+@pytest.mark.slow
 def test_the_run_checkpoints_work_with_predict(tiny_compare):
     out, _, _ = tiny_compare
     r = textclf("predict", out / "runs" / "gru_seed1" / "best.ckpt", "Who invented the telephone ?")
@@ -121,6 +125,7 @@ def test_vary_duration_and_plan_parsing():
     assert len(runs) == 8 and runs[0].name == "gru_init-default_seed1"
 
 
+@pytest.mark.slow
 def test_vary_adds_an_axis_and_the_report_sets_it_beside_the_encoder(tmp_path):
     out = tmp_path / "vary"
     r = textclf("compare", "--config", "configs/trec.yaml", "--encoders", "bag,gru", "--seeds", "1", *TINY,
@@ -137,6 +142,7 @@ def test_vary_adds_an_axis_and_the_report_sets_it_beside_the_encoder(tmp_path):
     assert any(s.startswith("The varied field moves accuracy") for s in res["findings"])
 
 
+@pytest.mark.slow
 def test_an_output_made_from_other_config_or_data_is_never_reused(tiny_compare, capsys, monkeypatch, tmp_path):
     from conftest import ROOT
 
@@ -162,6 +168,7 @@ def test_an_output_made_from_other_config_or_data_is_never_reused(tiny_compare, 
     assert (mine / "notes.txt").read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_a_comparison_of_another_config(tmp_path, monkeypatch):
     from conftest import ROOT
 

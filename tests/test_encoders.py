@@ -1,17 +1,16 @@
-"""Every registered encoder and pooling: forward/backward, padding invariance, sizes, init."""
-
-import ast
-import inspect
+"""Every registered encoder and pooling: forward/backward, padding invariance, sizes, init, options."""
 
 import pytest
 import torch
 from conftest import DATA
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
-from textclf import encoders
-from textclf.encoders import ENCODERS, build_encoder
+from textclf import speed
 from textclf.errors import TextclfError
-from textclf.model import TextClassifier
+from textclf.model.encoders import ENCODERS, build_encoder, encoder_options, option_names
+from textclf.model.network import NetworkConfig, TextNetwork
+from textclf.train.module import ENCODER_OPTIONS, LitTextClassifier
 
 POOLINGS = [(name, pooling) for name, cls in ENCODERS.items() for pooling in cls.poolings]
 
@@ -26,10 +25,14 @@ def sst2_batch():
     return dm, next(iter(dm.train_dataloader()))
 
 
-def small_model(encoder, vocab, pooling=None, **kw):
+SMALL = {"hidden_size": 24, "num_heads": 4, "ff_dim": 48, "max_positions": 300}
+
+
+def small_model(encoder, vocab, **options):
+    """A small network of `encoder` with 3 classes; of SMALL and `options`, only what the encoder takes."""
     torch.manual_seed(0)
-    return TextClassifier(encoder=encoder, embedding_dim=32, hidden_size=24, num_heads=4, ff_dim=48, pooling=pooling,
-                          num_embeddings=vocab, num_classes=3, label_names=["a", "b", "c"], max_positions=300, **kw)
+    taken = {k: v for k, v in {**SMALL, **options}.items() if k in encoder_options(encoder) and v is not None}
+    return TextNetwork(NetworkConfig(encoder, vocab, 3, embedding_dim=32, encoder_options=taken))
 
 
 @pytest.mark.parametrize("name", list(ENCODERS))
@@ -49,14 +52,14 @@ def test_padding_never_changes_the_output(name, pooling, packed, sst2_batch):
     dm, batch = sst2_batch
     if packed and name not in ("rnn", "lstm", "gru"):
         pytest.skip("packing applies to RNNs only")
-    model = small_model(name, dm.vocab_size, pooling=pooling, num_layers=2, packed=packed).eval()
+    model = small_model(name, dm.vocab_size, pooling=pooling, num_layers=2).eval()
     n = int(batch["lengths"].min())
     short = batch["input_ids"][batch["lengths"].argmin(), :n]
     longer = torch.randint(2, dm.vocab_size, (3, 4 * n + 40))
     padded = torch.zeros(4, longer.shape[1], dtype=torch.long)
     padded[0, :n] = short
     padded[1:] = longer
-    with torch.no_grad():
+    with torch.no_grad(), speed.switched(packed_rnn=packed):
         alone = model(short[None], torch.tensor([n]))
         in_batch = model(padded, torch.tensor([n, *[longer.shape[1]] * 3]))
     torch.testing.assert_close(alone[0], in_batch[0], atol=1e-5, rtol=0)
@@ -92,7 +95,7 @@ def test_default_init_is_not_orthogonal():
 
 def test_lstm_forget_bias_is_set_on_every_layer_and_direction():
     enc = build_encoder("lstm", 16, hidden_size=24, num_layers=2, forget_bias=1.0)
-    assert len(enc.kernels()) == 4  # 2 layers x 2 directions
+    assert len(enc.direction_rnns()) == 4  # 2 layers x 2 directions
     for pname, p in enc.named_parameters():
         if "bias_ih" in pname:
             assert torch.all(p[24:48] == 1.0)
@@ -114,15 +117,48 @@ def test_unknown_encoder_and_pooling_list_the_known_ones():
         build_encoder("gru", 8, pooling="cls")
 
 
-def test_no_python_loop_over_time_steps_in_any_forward():
-    """Encoders run fused kernels on whole sequences: their forward methods contain no loop over T."""
-    for cls in {*ENCODERS.values(), encoders.SelfAttention, encoders.TransformerBlock}:
-        tree = ast.parse(inspect.getsource(cls.forward).strip().replace("\n    ", "\n"))
-        loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While))]
-        # the only loops allowed are over layers (Transformer blocks, stacked RNN layers)
-        assert all(any(w in ast.unparse(n.target) for w in ("block", "layer")) for n in loops if isinstance(n, ast.For)), cls
-        assert not [n for n in loops if isinstance(n, ast.While)]
+class CountCalls(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.calls += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("name", list(ENCODERS))
+def test_the_work_per_batch_does_not_grow_with_text_length(name):
+    """Encoders run fused kernels over whole sequences: a 4x longer batch makes the same torch calls
+    (a Python loop over time steps would make 4x as many)."""
+    model = small_model(name, 50, num_layers=2).eval()
+    calls = []
+    for t in (10, 40):
+        ids = torch.randint(2, 50, (3, t))
+        with torch.no_grad(), speed.switched(threaded_directions=False), CountCalls() as counter:
+            model(ids, torch.tensor([t, t - 3, 2]))
+        calls.append(counter.calls)
+    assert calls[0] == calls[1] > 0
+
+
+def test_the_cells_are_torchs():
     assert issubclass(ENCODERS["gru"].cell, nn.GRU) and issubclass(ENCODERS["lstm"].cell, nn.LSTM)
+    assert ENCODERS["rnn"].cell is nn.RNN
+
+
+def test_an_option_of_another_encoder_is_an_error_naming_what_the_encoder_takes():
+    with pytest.raises(TextclfError, match=r"--model.hidden_size does not apply to the transformer encoder: drop it "
+                                           r"\(the transformer encoder takes num_layers, num_heads"):
+        build_encoder("transformer", 16, hidden_size=64)
+    with pytest.raises(TextclfError, match="--model.num_heads does not apply to the gru encoder"):
+        LitTextClassifier(encoder="gru", num_heads=2)
+    with pytest.raises(TextclfError, match="--model.forget_bias does not apply to the gru encoder"):
+        build_encoder("gru", 16, forget_bias=1.0)
+    LitTextClassifier(encoder="lstm", forget_bias=0.5, hidden_size=16)  # its own options are fine
+
+
+def test_the_module_offers_exactly_the_encoders_options():
+    assert set(ENCODER_OPTIONS) == option_names()
 
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
@@ -133,7 +169,7 @@ def test_pooled_states_match_torchs_packed_bidirectional_kernel(name, pooling, n
     packed input with its (B, T, 2H) outputs pooled in reading order (`last`: its final states)."""
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-    from textclf.pooling import MaskedPooling
+    from textclf.model.pooling import MaskedPooling
 
     torch.manual_seed(0)
     enc = build_encoder(name, 8, hidden_size=6, num_layers=num_layers, pooling=pooling).eval()

@@ -12,7 +12,7 @@ import time
 import pytest
 from conftest import ROOT, textclf
 
-from textclf.run_dir import REPLACED, RunDirLock
+from textclf.train.run_dir import REPLACED, RunDirLock
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,13 @@
-from textclf.flops import encoder_flops_per_token, rnn_flops_per_token, transformer_flops_per_token
+"""bench/flops.py: the analytic FLOP counts behind bench/throughput.py's share of the GEMM rate."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from flops import encoder_flops_per_token, rnn_flops_per_token, transformer_flops_per_token  # noqa: E402
+
+from textclf.model.network import NetworkConfig  # noqa: E402
 
 
 def test_small_gru_by_hand():
@@ -13,7 +22,8 @@ def test_small_transformer_layer_by_hand():
     assert transformer_flops_per_token(4, 8, num_layers=1, seq_len=10) == 416
 
 
-def test_registry_view_matches_the_parts():
-    hp = {"encoder": "lstm", "embedding_dim": 8, "hidden_size": 5, "num_layers": 1, "bidirectional": True, "ff_dim": 0}
-    assert encoder_flops_per_token(hp, 20) == 2 * 2 * 4 * 5 * (8 + 5)
-    assert encoder_flops_per_token({**hp, "encoder": "bag"}, 20) == 0
+def test_network_config_view_matches_the_parts():
+    lstm = NetworkConfig("lstm", 100, 2, embedding_dim=8,
+                         encoder_options={"hidden_size": 5, "num_layers": 1, "bidirectional": True})
+    assert encoder_flops_per_token(lstm, 20) == 2 * 2 * 4 * 5 * (8 + 5)
+    assert encoder_flops_per_token(NetworkConfig("bag", 100, 2, embedding_dim=8), 20) == 0

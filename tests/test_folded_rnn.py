@@ -1,19 +1,20 @@
-"""The folded RNN (textclf.folded_rnn): the model's own results, and used only where it applies."""
+"""The folded RNN (textclf.speed.folded_rnn), a second implementation of the RNN cells: the model's own
+results (so this fails if torch's gate layout or the encoders change), and used only where it applies."""
 
 import numpy as np
 import pytest
 import torch
 
 from textclf import load_classifier
-from textclf.folded_rnn import FoldedRNN, can_fold
-from textclf.model import TextClassifier
+from textclf.model.network import NetworkConfig, TextNetwork
+from textclf.speed.folded_rnn import FoldedRNN, can_fold
 
 VOCAB = 300
 
 
-def _model(**options) -> TextClassifier:
+def _model(encoder="gru", **options) -> TextNetwork:
     torch.manual_seed(0)
-    return TextClassifier(num_embeddings=VOCAB, num_classes=3, label_names=["a", "b", "c"], **options).eval()
+    return TextNetwork(NetworkConfig(encoder, VOCAB, 3, encoder_options=options)).eval()
 
 
 def _batch():
@@ -29,7 +30,8 @@ def _batch():
 @pytest.mark.parametrize("pooling", ["max", "mean", "last"])
 @pytest.mark.parametrize("encoder,nonlinearity", [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh")])
 def test_folded_logits_equal_the_models(encoder, nonlinearity, pooling, bidirectional):
-    model = _model(encoder=encoder, nonlinearity=nonlinearity, pooling=pooling, bidirectional=bidirectional)
+    rnn_options = {"nonlinearity": nonlinearity} if encoder == "rnn" else {}
+    model = _model(encoder=encoder, pooling=pooling, bidirectional=bidirectional, **rnn_options)
     ids, lengths = _batch()
     with torch.inference_mode():
         expected = model(ids, lengths)
@@ -49,27 +51,21 @@ def test_not_folded_where_it_does_not_apply(options):
 
 
 def test_not_folded_when_the_table_would_be_too_large(monkeypatch):
-    import textclf.folded_rnn
+    import textclf.speed.folded_rnn
 
     model = _model(encoder="gru")
     assert can_fold(model)
     table_bytes = 2 * VOCAB * 3 * 128 * 4  # directions x vocabulary x gates x hidden, fp32
-    monkeypatch.setattr(textclf.folded_rnn, "MAX_TABLE_BYTES", table_bytes - 1)
+    monkeypatch.setattr(textclf.speed.folded_rnn, "MAX_TABLE_BYTES", table_bytes - 1)
     assert not can_fold(model)
 
 
 def test_classifier_folds_on_cpu_fp32_only_with_the_same_probabilities(trained_run):
-    from textclf.folded_rnn import BATCH_SIZE as FOLDED_BATCH_SIZE
-    from textclf.predict import BATCH_SIZE
-
     ckpt = str(trained_run[0] / "best.ckpt")  # a one-layer BiGRU with max pooling
     texts = ["an utterly charming , hilarious film .", "dull", "the plot is a mess and the acting wooden ."] * 7
     folded = load_classifier(ckpt)
     kernels = load_classifier(ckpt, fold=False)
-    assert isinstance(folded.forward, FoldedRNN) and folded.batch_size == FOLDED_BATCH_SIZE
-    assert folded.streams == 1  # a folded GRU runs its batches one at a time (measured faster)
-    assert kernels.forward is kernels.model and kernels.batch_size == BATCH_SIZE
-    assert kernels.streams == torch.get_num_threads()
+    assert isinstance(folded.forward, FoldedRNN) and kernels.forward is kernels.model
     np.testing.assert_allclose(folded.predict_proba(texts), kernels.predict_proba(texts), atol=1e-5)
     np.testing.assert_allclose(folded.predict_proba(texts, batch_size=4), kernels.predict_proba(texts), atol=1e-5)
     # bf16 autocast and int8 quantization run the model (or its quantized copy) itself

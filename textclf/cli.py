@@ -1,7 +1,8 @@
-"""The `textclf` command: train, evaluate, predict, compare, data.
+"""The `textclf` command: train, evaluate, predict, compare, data (`COMMANDS` at the bottom).
 
-Every user error is one line on stderr naming the problem and the fix, exit code 2, no traceback
-(`--debug` shows it).
+train and data parse with LightningCLI (textclf.train.command: config files and --model.*, --data.*,
+--trainer.* flags); evaluate, predict and compare parse here with argparse. Every user error is one
+line on stderr naming the problem and the fix, exit code 2, no traceback (`--debug` shows it).
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import warnings
+from collections.abc import Callable
 
 from textclf.errors import Interrupted, TextclfError
 
-COMMANDS = ("train", "evaluate", "predict", "compare", "data")
 # --batch_size of evaluate and predict; unset, Classifier.batch_size decides
-BATCH_SIZE_HELP = ("texts per forward pass (default: the fastest measured on CPU for the model: 64, the Transformer 32, "
-                   "a one-layer RNN/GRU 512 and LSTM 256)")
+BATCH_SIZE_HELP = "texts per forward pass (default: the fastest measured on CPU for the model's path)"
 USAGE = """usage: textclf {train,evaluate,predict,compare,data} ...
 
   train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command not in COMMANDS:
             raise TextclfError(f"unknown command {command!r}: choose one of {', '.join(COMMANDS)}")
-        return globals()[f"_cmd_{command}"](rest) or 0
+        return COMMANDS[command](rest) or 0
     except TextclfError as err:
         if debug:
             raise
@@ -69,7 +70,7 @@ def _quiet_libraries(debug: bool) -> None:
         for name in ("datasets", "fsspec", "httpx", "huggingface_hub", "urllib3", "filelock", "lightning.pytorch",
                      "lightning.fabric", "lightning"):
             logging.getLogger(name).setLevel(logging.ERROR)
-        # datasets reads these when imported; `predict` on texts never imports it (about 1 s of start-up)
+        # datasets reads these when imported; `predict` on texts never imports it (a slow import)
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("DATASETS_VERBOSITY", "error")
         if "datasets" in sys.modules:  # already imported (main() called in process): tell it directly
@@ -81,8 +82,8 @@ def _quiet_libraries(debug: bool) -> None:
 # -- train ----------------------------------------------------------------------------------------
 
 
-def _cmd_train(argv: list[str]) -> int:
-    from textclf.training import train
+def train_command(argv: list[str]) -> int:
+    from textclf.train.command import train
 
     metrics = train(argv)
     if metrics is not None:
@@ -113,12 +114,12 @@ def print_run_summary(m: dict) -> None:
 # -- data -----------------------------------------------------------------------------------------
 
 
-def _cmd_data(argv: list[str]) -> int:
+def data_command(argv: list[str]) -> int:
     """Load and tokenize the data of a config, and print its splits' statistics."""
     from rich.console import Console
     from rich.table import Table
 
-    from textclf.training import parse_train_args
+    from textclf.train.command import parse_train_args
 
     cli = parse_train_args(argv)
     dm = cli.datamodule
@@ -138,7 +139,7 @@ def _cmd_data(argv: list[str]) -> int:
 # -- evaluate -------------------------------------------------------------------------------------
 
 
-def _cmd_evaluate(argv: list[str]) -> int:
+def evaluate_command(argv: list[str]) -> int:
     p = _Parser(prog="textclf evaluate", description="Metrics of a checkpoint on labelled data.")
     p.add_argument("checkpoint")
     # the --data.* names are train's; the short ones stay as aliases
@@ -155,13 +156,13 @@ def _cmd_evaluate(argv: list[str]) -> int:
     p.add_argument("--output", help="write the metrics as JSON")
     args = p.parse_args(argv)
 
-    from textclf.evaluate import evaluate
-    from textclf.predict import load_classifier
-    from textclf.run_dir import check_not_being_replaced
+    from textclf.serve.classifier import load_classifier
+    from textclf.serve.evaluate import evaluate
+    from textclf.train.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
     clf = load_classifier(args.checkpoint)
-    source = dict(clf.model.data_source)
+    source = dict(clf.archive.data_source)
     if args.data:
         source = {"path": args.data, "name": args.name, "encoding": args.encoding,
                   "text_column": args.text_column, "label_column": args.label_column}
@@ -223,7 +224,7 @@ def _write_json(path: str, obj) -> None:
 # -- predict --------------------------------------------------------------------------------------
 
 
-def _cmd_predict(argv: list[str]) -> int:
+def predict_command(argv: list[str]) -> int:
     p = _Parser(prog="textclf predict", description="Labels for texts, from a checkpoint alone.")
     p.add_argument("checkpoint")
     p.add_argument("texts", nargs="*", help="texts to classify")
@@ -243,8 +244,8 @@ def _cmd_predict(argv: list[str]) -> int:
     if bool(args.texts) == bool(args.input):
         raise TextclfError("give texts as arguments or --input FILE (or - for stdin), not both and not neither")
 
-    from textclf.predict import load_classifier
-    from textclf.run_dir import check_not_being_replaced
+    from textclf.serve.classifier import load_classifier
+    from textclf.train.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
     clf = load_classifier(args.checkpoint, quantize=args.quantize, precision=args.precision, compile=args.compile)
@@ -298,10 +299,53 @@ def _nonempty_lines(lines: list[str], where: str) -> list[str]:
     return lines
 
 
-def _cmd_compare(argv: list[str]) -> int:
-    from textclf.compare.runner import compare_main
+def compare_command(argv: list[str]) -> int:
+    from textclf.compare.plan import parse_duration, parse_vary
+    from textclf.compare.runner import run_comparison
+    from textclf.model.encoders import ENCODERS, encoder_class
 
-    return compare_main(argv)
+    p = _Parser(
+        prog="textclf compare",
+        description="Train every encoder on the same data, tokenizer and budget over several seeds, and report.",
+        epilog="Other flags (--model.*, --data.*, --trainer.*) are passed to every run.",
+    )
+    p.add_argument("--config", required=True, help="a config of configs/, e.g. configs/sst2.yaml")
+    p.add_argument("--encoders", default=",".join(ENCODERS), help="comma-separated encoders")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per encoder (1, 2, ... N)")
+    p.add_argument("--vary", action="append", default=[], help="KEY=V1,V2: another axis, e.g. model.init=default,orthogonal")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--max_epochs", type=int, help="epochs per run (default: the config's)")
+    budget.add_argument("--max_time", help="wall time per run, e.g. 10m")
+    p.add_argument("--output", required=True, help="report folder, e.g. reports/sst2")
+    p.add_argument("--no_tfidf", action="store_true", help="skip the TF-IDF + logistic regression reference")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an --output made by another config or data (once the new comparison has finished)")
+    args, passthrough = p.parse_known_args(argv)
+    encoders = [e.strip() for e in args.encoders.split(",") if e.strip()]
+    for name in encoders:
+        encoder_class(name)  # an unknown name: the registry's error, listing the known ones
+    if args.seeds < 1:
+        raise TextclfError("--seeds must be at least 1")
+    bad = [a for a in passthrough if a.startswith("--") and not re.match(r"--(model|data|trainer)\.", a)]
+    if bad:
+        raise TextclfError(f"unknown flag {bad[0]} for textclf compare: see textclf compare --help")
+    axes = parse_vary(args.vary)
+    budget_args = []
+    if args.max_epochs:
+        budget_args = ["--trainer.max_epochs", str(args.max_epochs)]
+    elif args.max_time:
+        budget_args = ["--trainer.max_time", parse_duration(args.max_time)]
+    return run_comparison(args.config, encoders, list(range(1, args.seeds + 1)), axes, budget_args, passthrough,
+                          args.output, tfidf=not args.no_tfidf, overwrite=args.overwrite)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "train": train_command,
+    "evaluate": evaluate_command,
+    "predict": predict_command,
+    "compare": compare_command,
+    "data": data_command,
+}
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from textclf.compare.runner import PlannedRun
+from textclf.compare.plan import PlannedRun
 
 GATED = ("lstm", "gru")
 

@@ -8,110 +8,29 @@ Each run trains in its own process, so peak memory and speed are that run's alon
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
-import itertools
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from textclf.encoders import ENCODERS
+from textclf.compare.plan import plan
 from textclf.errors import Interrupted, TextclfError
-from textclf.run_dir import RunDirLock, check_writable, holds_files, move_aside, put_back, recover_replaced
-
-
-@dataclass
-class PlannedRun:
-    encoder: str
-    seed: int
-    vary: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        parts = [self.encoder] + [f"{k.split('.')[-1]}-{v}" for k, v in self.vary.items()] + [f"seed{self.seed}"]
-        return re.sub(r"[^A-Za-z0-9_.=-]", "_", "_".join(parts))
-
-    @property
-    def vary_label(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self.vary.items())
-
-
-def parse_vary(items: list[str]) -> dict[str, list[str]]:
-    """`model.init=default,orthogonal` -> {"model.init": ["default", "orthogonal"]}."""
-    axes = {}
-    for item in items:
-        key, sep, values = item.partition("=")
-        if not sep or not values or not re.fullmatch(r"(model|data|trainer)\.[A-Za-z_.]+", key):
-            raise TextclfError(f"--vary {item!r}: write KEY=V1,V2 with a config field, e.g. --vary model.init=default,orthogonal")
-        if key == "model.encoder":
-            raise TextclfError("--vary model.encoder: the encoders are already an axis; use --encoders")
-        axes[key] = [v for v in values.split(",") if v]
-    return axes
-
-
-def parse_duration(text: str) -> str:
-    """`90s`, `10m`, `1h30m` -> Lightning's DD:HH:MM:SS."""
-    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text.strip())
-    if not text.strip() or not m or not any(m.groups()):
-        raise TextclfError(f"--max_time {text!r}: write a duration such as 90s, 10m or 1h30m")
-    h, mi, s = (int(g or 0) for g in m.groups())
-    total = h * 3600 + mi * 60 + s
-    return f"{total // 86400:02d}:{total % 86400 // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
-
-
-def plan(encoders: list[str], seeds: list[int], axes: dict[str, list[str]]) -> list[PlannedRun]:
-    combos = [dict(zip(axes, values)) for values in itertools.product(*axes.values())] or [{}]
-    return [PlannedRun(e, s, combo) for combo in combos for e in encoders for s in seeds]
-
-
-def compare_main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(
-        prog="textclf compare",
-        description="Train every encoder on the same data, tokenizer and budget over several seeds, and report.",
-        epilog="Other flags (--model.*, --data.*, --trainer.*) are passed to every run.",
-    )
-    p.add_argument("--config", required=True, help="a config of configs/, e.g. configs/sst2.yaml")
-    p.add_argument("--encoders", default=",".join(ENCODERS), help="comma-separated encoders")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per encoder (1, 2, ... N)")
-    p.add_argument("--vary", action="append", default=[], help="KEY=V1,V2: another axis, e.g. model.init=default,orthogonal")
-    budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--max_epochs", type=int, help="epochs per run (default: the config's)")
-    budget.add_argument("--max_time", help="wall time per run, e.g. 10m")
-    p.add_argument("--output", required=True, help="report folder, e.g. reports/sst2")
-    p.add_argument("--no_tfidf", action="store_true", help="skip the TF-IDF + logistic regression reference")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an --output made by another config or data (once the new comparison has finished)")
-
-    def error(message):
-        raise TextclfError(f"{message} (see textclf compare --help)")
-
-    p.error = error
-    args, passthrough = p.parse_known_args(argv)
-    encoders = [e.strip() for e in args.encoders.split(",") if e.strip()]
-    unknown = [e for e in encoders if e not in ENCODERS]
-    if unknown:
-        raise TextclfError(f"unknown encoder(s) {', '.join(unknown)}: choose from {', '.join(ENCODERS)}")
-    if args.seeds < 1:
-        raise TextclfError("--seeds must be at least 1")
-    bad = [a for a in passthrough if a.startswith("--") and not re.match(r"--(model|data|trainer)\.", a)]
-    if bad:
-        raise TextclfError(f"unknown flag {bad[0]} for textclf compare: see textclf compare --help")
-    axes = parse_vary(args.vary)
-    budget_args = []
-    if args.max_epochs:
-        budget_args = ["--trainer.max_epochs", str(args.max_epochs)]
-    elif args.max_time:
-        budget_args = ["--trainer.max_time", parse_duration(args.max_time)]
-    return run_comparison(args.config, encoders, list(range(1, args.seeds + 1)), axes, budget_args, passthrough,
-                          args.output, tfidf=not args.no_tfidf, overwrite=args.overwrite)
+from textclf.model.encoders import encoder_options, option_names
+from textclf.train.run_dir import (
+    RunDirLock,
+    check_writable,
+    holds_files,
+    move_aside,
+    put_back,
+    recover_replaced,
+)
+from textclf.train.signals import signals_as_interrupts, signals_deferred
 
 
 def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dict[str, list[str]],
@@ -122,7 +41,7 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
     `output/compare.json` records a fingerprint of the config and data: runs and tokenizer in an
     output made from other ones are never reused. With `overwrite` such an output is replaced, and
     put back if the new comparison fails or is interrupted."""
-    from textclf.training import parse_train_args, signals_as_interrupts, signals_deferred
+    from textclf.train.command import parse_train_args
 
     base = ["--config", config, *passthrough]
     # The shared data: one split (seed fixed), one tokenizer trained once for every run.
@@ -233,6 +152,9 @@ def _compare(cli, config: str, base: list[str], encoders: list[str], seeds: list
                 "--run_dir", run_dir, "--trainer.enable_progress_bar", "false", *budget_args]
         if shares_tokenizer:
             args += ["--data.tokenizer_file", tok_path]
+        # options of the other encoders (e.g. --model.hidden_size for the Transformer) are unset for this one
+        for key in sorted(option_names() - set(encoder_options(run.encoder))):
+            args += [f"--model.{key}", "null"]
         for key, value in run.vary.items():
             args += [f"--{key}", value]
         if os.path.exists(os.path.join(run_dir, "last.ckpt")) and not os.path.exists(os.path.join(run_dir, "metrics.json")):
@@ -288,7 +210,7 @@ def _train_in_subprocess(args: list[str], run_dir: str) -> None:
 
 def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.ndarray, split: str) -> None:
     """Inference speed through the predict path, and per-example predictions for the length analysis."""
-    from textclf.predict import load_classifier
+    from textclf.serve.classifier import load_classifier
 
     clf = load_classifier(os.path.join(run_dir, "best.ckpt"))
     clf.predict_proba(texts[:256])  # warm-up

@@ -11,6 +11,8 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Optional, Union
 
 import datasets
@@ -32,6 +34,19 @@ from textclf.data.tokenizer import (
 from textclf.errors import TextclfError, check_at_least, check_between
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class DataFacts:
+    """What the network is sized and started from (textclf.train.module.LitTextClassifier.build)."""
+
+    tokenizer_json: str
+    label_names: list[str]
+    preprocessing: dict  # max_length, truncation
+    source: dict  # where the data came from (TextDataModule.source)
+    vocab_size: int
+    vocab: Callable[[], dict[str, int]]  # token -> id, for pretrained vectors (built only when asked)
+    train_label_counts: list[int]  # for balanced class weights
 
 
 class TextDataModule(L.LightningDataModule):
@@ -122,9 +137,14 @@ class TextDataModule(L.LightningDataModule):
 
     @property
     def preprocessing(self) -> dict:
-        """What prediction must repeat to see text as training did (stored in the checkpoint)."""
-        hp = self.hparams
-        return {"max_length": hp.max_length, "truncation": hp.truncation, "lowercase": hp.lowercase, "tokenizer": hp.tokenizer}
+        """What prediction must repeat, besides the tokenizer, to see text as training did (stored in the checkpoint)."""
+        return {"max_length": self.hparams.max_length, "truncation": self.hparams.truncation}
+
+    def facts(self) -> DataFacts:
+        """What the model is built from, once the data is set up."""
+        return DataFacts(self.tokenizer_json, list(self.label_names), self.preprocessing, self.source,
+                         self.tokenizer.get_vocab_size(), self.tokenizer.get_vocab,
+                         np.bincount(self.splits["train"].labels, minlength=self.num_classes).tolist())
 
     @property
     def source(self) -> dict:

@@ -11,13 +11,11 @@ import warnings
 import torch
 from torch import nn
 
-from textclf.network import TextNetwork
+from textclf.model.network import TextNetwork
 
 
 def quantize_dynamic(model: TextNetwork) -> TextNetwork:
     """A copy of `model` whose LSTM/GRU/Linear layers run in int8 (CPU only)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in favour of torchao
-        q = torch.ao.quantization.quantize_dynamic(model.cpu().eval(), {nn.Linear, nn.LSTM, nn.GRU}, dtype=torch.qint8)
-    q.tokenizer_json, q.preprocessing, q.data_source = model.tokenizer_json, model.preprocessing, model.data_source
-    return q
+        return torch.ao.quantization.quantize_dynamic(model.cpu().eval(), {nn.Linear, nn.LSTM, nn.GRU}, dtype=torch.qint8)

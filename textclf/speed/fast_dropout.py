@@ -1,10 +1,9 @@
-"""Dropout whose random mask is cheap on CPU.
+"""Dropout whose random mask is cheap on CPU: the dropout layer of every textclf network.
 
-torch's CPU dropout draws one 32-bit Mersenne Twister number per element, single-threaded: on a
-64 x 250 x 128 embedding batch that is ~31 ms, about 7% of a BiGRU training step. Here one 64-bit draw
-gives four 16-bit uniform numbers, each compared with `p` (to 1/65536): ~7 ms for the same batch,
-with the same keep rate and the same 1/(1-p) scaling. On other devices (fast counter-based RNGs)
-torch's own dropout runs.
+torch's CPU dropout draws one 32-bit Mersenne Twister number per element, single-threaded. Here one
+64-bit draw gives four 16-bit uniform numbers, each compared with `p` (to 1/65536), with the same keep
+rate and the same 1/(1-p) scaling (figures: bench/README.md). On other devices (fast counter-based
+RNGs), or with the `fast_dropout` switch off, torch's own dropout runs.
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from textclf.speed.switches import enabled
 
 
 def keep_mask(shape: torch.Size, p: float, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -28,8 +29,7 @@ class Dropout(nn.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        if x.device.type != "cpu" or self.p == 1.0:
+        if x.device.type != "cpu" or self.p == 1.0 or not enabled("fast_dropout"):
             return F.dropout(x, self.p, True, self.inplace)
-        # the scale folded into a float mask: one multiply forward and backward (x * bool * scale took
-        # 7.5 ms against 4.2 ms, forward+backward on 64 x 250 x 128)
+        # the scale folded into a float mask: one multiply forward and backward
         return x * keep_mask(x.shape, self.p).to(x.dtype).mul_(1.0 / (1.0 - self.p))

@@ -1,8 +1,8 @@
 """`textclf train`: LightningCLI parsing (config files + dotted flags) and one run into a run directory.
 
 A run directory holds best.ckpt (best validation macro-F1), last.ckpt, config.yaml, metrics.json,
-tokenizer.json and CSV logs. What may happen to it (--overwrite, interrupts, locking) is textclf.run_dir's
-rules; what makes --resume exact is textclf.resume.
+tokenizer.json and CSV logs. What may happen to it (--overwrite, interrupts, locking) is run_dir's
+rules; what makes --resume exact is resume's; how signals become interrupts is signals'.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import sys
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
@@ -26,13 +25,14 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import CheckpointIO
 
-from textclf.checkpoint import read_checkpoint
 from textclf.data.datamodule import TextDataModule
 from textclf.errors import Interrupted, TextclfError
-from textclf.history import RunHistory
-from textclf.model import TextClassifier
-from textclf.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState
-from textclf.run_dir import (
+from textclf.model.checkpoint import RETIRED_OPTIONS, read_checkpoint
+from textclf.model.encoders import encoder_options, option_names
+from textclf.train.history import RunHistory
+from textclf.train.module import LitTextClassifier, load_module
+from textclf.train.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState
+from textclf.train.run_dir import (
     RunDirLock,
     aside_path,
     check_replaceable,
@@ -44,6 +44,7 @@ from textclf.run_dir import (
     recover_replaced,
     write_marker,
 )
+from textclf.train.signals import signals_as_interrupts, signals_deferred
 
 log = logging.getLogger(__name__)
 
@@ -76,21 +77,11 @@ def _one_line_parser_error(parser, message: str) -> str:
     if "unrecognized arguments:" in text.lower():
         bad = text[text.lower().index("unrecognized arguments:") + len("unrecognized arguments:"):].split()[0]
         group = bad.lstrip("-").split(".")[0] if "." in bad else ""
-        keys = sorted(
-            {a.dest for a in _all_actions(parser) if a.dest and (a.dest.startswith(group + ".") if group else "." not in a.dest)}
-        )
+        keys = sorted(k for k in parser.get_defaults().keys() if (k.startswith(group + ".") if group else "." not in k))
         names = [k.split(".", 1)[1] if group else k for k in keys if k not in ("help", "config", "print_config")]
         hint = f"valid --{group}.* flags: {', '.join(names)}" if group else f"valid flags: --{', --'.join(names)}"
         return f"unknown flag {bad}; {hint} (see textclf train --help)"
     return text
-
-
-def _all_actions(parser):
-    for action in parser._actions:
-        yield action
-        sub = getattr(action, "_parser", None) or getattr(action, "parser", None)
-        if sub is not None and sub is not parser and hasattr(sub, "_actions"):
-            yield from _all_actions(sub)
 
 
 class TextclfCLI(LightningCLI):
@@ -128,7 +119,7 @@ def parse_train_args(argv: list[str]) -> TextclfCLI:
     """Parse `textclf train` arguments (config files, dotted flags) and build model and data."""
     argv = _with_resumed_config(argv)
     return TextclfCLI(
-        TextClassifier,
+        LitTextClassifier,
         TextDataModule,
         run=False,
         args=argv,
@@ -152,7 +143,26 @@ def _with_resumed_config(argv: list[str]) -> list[str]:
     config = os.path.join(run_dir, "config.yaml")
     if not os.path.exists(os.path.join(run_dir, "last.ckpt")):
         raise TextclfError(f"cannot resume: {run_dir} has no last.ckpt (train into it first, without --resume)")
-    return ["--config", config, *argv] if os.path.exists(config) else argv
+    return ["--config", _upgraded_config(config), *argv] if os.path.exists(config) else argv
+
+
+def _upgraded_config(path: str) -> str:
+    """The run's config.yaml as this version reads it: the path itself, or for a run trained before the
+    package layout (its model section named speed switches, data sizes and every encoder's options)
+    the config without them, as a YAML string."""
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        config = yaml.safe_load(f) or {}
+    model = config.get("model") or {}
+    if not any(key in model for key in RETIRED_OPTIONS):
+        return path
+    for key in RETIRED_OPTIONS:
+        model.pop(key, None)
+    taken = encoder_options(model.get("encoder", "gru"))
+    for key in option_names() - set(taken):
+        model.pop(key, None)
+    return yaml.safe_dump(config)
 
 
 def _flag_value(argv: list[str], flag: str) -> str | None:
@@ -190,6 +200,7 @@ def train(argv: list[str]) -> dict | None:
     if is_worker_process():
         dm.prepare_data()
         dm.setup("fit")
+        cli.model.build(dm.facts())
         return _fit(cli, run_dir, worker=True)
     resume, overwrite = config["resume"], config["overwrite"]
     if resume and overwrite:
@@ -203,6 +214,7 @@ def train(argv: list[str]) -> dict | None:
         # Load and tokenize now: a data error must stop us before anything is written.
         dm.prepare_data()
         dm.setup("fit")
+        cli.model.build(dm.facts())
         claim = _Claim(run_dir, resumed=resume)
         try:
             with signals_deferred():  # the claim is recorded whole, so that an interrupt can undo exactly it
@@ -221,44 +233,6 @@ def train(argv: list[str]) -> dict | None:
         with contextlib.suppress(Interrupted), signals_deferred():
             claim.done()
     return metrics
-
-
-@contextlib.contextmanager
-def _on_signals(handler):
-    """`handler` for SIGINT and SIGTERM inside the block, the previous handlers after it (main thread only:
-    elsewhere signals cannot be handled and the block runs as it is)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in before.items():
-            signal.signal(sig, old)
-
-
-@contextlib.contextmanager
-def signals_as_interrupts():
-    """SIGINT and SIGTERM raise `Interrupted` (once: a second signal during the clean-up is ignored)."""
-
-    def handler(signum, frame):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-        raise Interrupted(signum)
-
-    with _on_signals(handler):
-        yield
-
-
-@contextlib.contextmanager
-def signals_deferred():
-    """Run a block whole: a SIGINT or SIGTERM that arrives inside it is raised as `Interrupted` after it."""
-    received = []
-    with _on_signals(lambda signum, frame: received.append(signum)):
-        yield
-    if received:
-        raise Interrupted(received[0])
 
 
 def _check_run_dir(run_dir: str, overwrite: bool, resume: bool) -> None:
@@ -404,11 +378,9 @@ def _loggers(run_dir: str) -> list:
 
 def _final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: RunHistory, accelerator) -> dict:
     """Validation and test metrics of the best checkpoint (reloaded from its file), written to metrics.json."""
-    from textclf.checkpoint import load_model
-
     if not best_path or not os.path.exists(best_path):
         raise TextclfError(f"training produced no best checkpoint in {run_dir}: train for at least one epoch")
-    model = load_model(best_path)
+    model = load_module(best_path)
     trainer = L.Trainer(
         accelerator=accelerator if isinstance(accelerator, str) else "auto", devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
     )
@@ -424,7 +396,7 @@ def _final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: Ru
         "best_epoch": best_epoch.get("epoch"),
         "seconds_to_best": best_epoch.get("elapsed"),
         "wall_seconds": round(history.elapsed(), 3),  # training and validation, over all pieces of a resumed run
-        "parameters": model.parameter_counts(),
+        "parameters": model.network.parameter_counts(),
         "data": dm.stats,
         "best_checkpoint": os.path.join(run_dir, "best.ckpt"),
         **summary,

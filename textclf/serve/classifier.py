@@ -2,9 +2,9 @@
 
 Texts are encoded exactly as in training (the tokenizer and preprocessing come from the checkpoint),
 batched in length order under `torch.inference_mode()`, and returned in input order. On CPU a
-one-layer RNN/LSTM/GRU runs folded with its embedding (textclf.folded_rnn), the same model faster,
-and batches run as parallel streams, one per core (textclf.streams), where that was measured faster.
-The model is the plain network (textclf.network.TextNetwork): prediction does not import Lightning.
+one-layer RNN/LSTM/GRU runs folded with its embedding (textclf.speed.folded_rnn), the same model
+faster, and batches run in parallel threads, one per core (textclf.speed.batch_threads), where that
+was measured faster. The model is the plain network: prediction does not import Lightning.
 """
 
 from __future__ import annotations
@@ -16,20 +16,18 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from textclf.checkpoint import load_network
 from textclf.data.batching import BucketBatchSampler, TokenizedSplit
 from textclf.data.encoding import TextEncoder
 from textclf.data.tokenizer import tokenizer_from_json
 from textclf.errors import TextclfError, check_at_least
-from textclf.folded_rnn import FoldedRNN, can_fold
-from textclf.network import TextNetwork
-from textclf.streams import run_batches
+from textclf.model.checkpoint import Archive, load_network
+from textclf.model.network import TextNetwork
+from textclf.speed.batch_threads import run_batches
+from textclf.speed.folded_rnn import FoldedRNN, can_fold
 
 # Texts per forward pass of the model, unless its encoder names its own (`predict_batch_size`: the
-# Transformer) or it runs folded (textclf.folded_rnn). On a 2-core CPU 64 beat 128, 256 and 512 for every
-# encoder on IMDB reviews (model time for 1,000 texts, e.g. lstm 0.92 s vs 1.05 / 1.61 / 2.23 s): smaller
-# batches stay in cache. As parallel streams, 64 still beat 32 for RNNs through torch's kernels and bag
-# (1,000 IMDB reviews: lstm 1,037 / 1,024 texts/s, gru 653 / 698, bag 4,699 / 3,964; AG News all 64).
+# Transformer) or it runs folded (textclf.speed.folded_rnn): the fastest measured on a 2-core CPU
+# (bench/README.md); small batches stay in cache.
 BATCH_SIZE = 64
 
 # Number formats for the forward pass: fp32, or bf16 autocast (matrix products in bfloat16, fast on CPUs
@@ -38,36 +36,36 @@ PRECISIONS = ("fp32", "bf16")
 
 
 class Classifier:
-    """A trained model with its tokenizer, labels and preprocessing: text in, labels out.
+    """A trained network with its archive (tokenizer, labels, preprocessing): text in, labels out.
 
-    `batch_size` (texts per forward pass) and `streams` (batches run at once, textclf.streams; 1: in
-    turn on all intra-op threads) hold the fastest measured for this model's path and may be set."""
+    `batch_size` (texts per forward pass) and `batch_threads` (batches run at once,
+    textclf.speed.batch_threads; 1: in turn on all intra-op threads) hold the fastest measured for
+    this model's path and may be set."""
 
-    def __init__(self, model: TextNetwork, device: str | torch.device = "cpu", precision: str = "fp32",
-                 compile: bool = False, fold: bool = True):
-        if model.tokenizer_json is None:
-            raise TextclfError("the model has no tokenizer: load it from a textclf checkpoint")
+    def __init__(self, model: TextNetwork, archive: Archive, device: str | torch.device = "cpu",
+                 precision: str = "fp32", compile: bool = False, fold: bool = True):
         if precision not in PRECISIONS:
             raise TextclfError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
         self.precision = precision
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
+        self.archive = archive
         # what predict_proba runs: the model, or on CPU in fp32 a one-layer RNN/LSTM/GRU with its embedding
-        # folded in; its default batch size; and how many batches run at once (textclf.streams): on CPU one
-        # per intra-op thread, except where that was measured slower (folded GRU and RNN) or is unsafe
-        # (a compiled encoder: torch.compile's first call compiles, not to be raced by a second thread)
-        self.forward, streamed = self.model, not compile
+        # folded in; its default batch size; and how many batches run at once: on CPU one per intra-op
+        # thread, except where that was measured slower (folded GRU and RNN) or is unsafe (a compiled
+        # encoder: torch.compile's first call compiles, not to be raced by a second thread)
+        self.forward, threaded = self.model, not compile
         self.batch_size = getattr(self.model.encoder, "predict_batch_size", BATCH_SIZE)
         if compile:
             self.model.encoder = compile_encoder(self.model.encoder, self.device)
         if fold and self.device.type == "cpu" and precision == "fp32" and can_fold(self.model):
             self.forward = FoldedRNN(self.model).eval()
-            self.batch_size, streamed = self.forward.batch_size, self.forward.streamed
-        self.streams = torch.get_num_threads() if streamed and self.device.type == "cpu" else 1
-        self.tokenizer = tokenizer_from_json(model.tokenizer_json)
-        self.label_names: list[str] = list(model.hparams.label_names)
-        self.max_length = int(model.preprocessing.get("max_length", 512))
-        self.truncation = model.preprocessing.get("truncation", "head")
+            self.batch_size, threaded = self.forward.batch_size, self.forward.batch_threaded
+        self.batch_threads = torch.get_num_threads() if threaded and self.device.type == "cpu" else 1
+        self.tokenizer = tokenizer_from_json(archive.tokenizer_json)
+        self.label_names: list[str] = list(archive.label_names)
+        self.max_length = int(archive.preprocessing.get("max_length", 512))
+        self.truncation = archive.preprocessing.get("truncation", "head")
         self.text_encoder = TextEncoder(self.tokenizer, self.max_length, self.truncation)
 
     def encode(self, texts: Sequence[str]) -> TokenizedSplit:
@@ -80,21 +78,21 @@ class Classifier:
 
     def predict_proba(self, texts: Sequence[str] | TokenizedSplit, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (N, C), rows in input order. `batch_size`: texts per forward pass, by default
-        the fastest measured for this model's path (`self.batch_size`); `self.streams` of them at once."""
+        the fastest measured for this model's path (`self.batch_size`); `self.batch_threads` of them at once."""
         check_at_least("batch_size", batch_size, 1)
         data = texts if isinstance(texts, TokenizedSplit) else self.encode(texts)
         probs = np.zeros((len(data), len(self.label_names)), dtype=np.float32)
 
-        def run(indices):  # inference mode and autocast are per thread: set here, in the stream's own
+        def run(indices):  # inference mode and autocast are per thread: set here, in the batch's own thread
             batch = data[indices]
             with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                         enabled=self.precision == "bf16"):
                 logits = self.forward(batch["input_ids"].to(self.device), batch["lengths"].to(self.device))
                 probs[batch["index"].numpy()] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
-        # longest first, so that the parallel streams finish together
+        # longest first, so that the parallel threads finish together
         batches = list(BucketBatchSampler(data.lengths, batch_size or self.batch_size, shuffle=False))[::-1]
-        run_batches(run, batches, self.streams)
+        run_batches(run, batches, self.batch_threads)
         return probs
 
     def predict(self, texts: Sequence[str], batch_size: int | None = None, top_k: int | None = None) -> list[dict]:
@@ -124,7 +122,7 @@ def compile_encoder(encoder: torch.nn.Module, device: torch.device) -> torch.nn.
     activations and residual adds are fused around the matrix products). Shapes are dynamic, so the
     one compilation serves every batch; it takes tens of seconds, worth it for large inputs only."""
     if not getattr(encoder, "compilable", False):
-        from textclf.encoders import ENCODERS
+        from textclf.model.encoders import ENCODERS
 
         names = [name for name, cls in ENCODERS.items() if getattr(cls, "compilable", False)]
         raise TextclfError(f"--compile applies to the {', '.join(names)} encoder only; this model's "
@@ -141,13 +139,13 @@ def load_classifier(path: str, device: str = "cpu", quantize: bool = False, prec
     layers (CPU only), smaller and usually faster, at a small accuracy cost. `precision`: fp32 or
     bf16 (autocast). `compile`: torch.compile the Transformer encoder (a one-time cost of tens of
     seconds, then faster). `fold`: on CPU in fp32, run a one-layer RNN/LSTM/GRU with its embedding
-    folded into the input weights (textclf.folded_rnn; same results, faster); False keeps torch's
+    folded into the input weights (textclf.speed.folded_rnn; same results, faster); False keeps torch's
     kernels. The accuracy change and speed of each are in bench/README.md (Performance)."""
     if quantize and compile:
         raise TextclfError("--quantize and --compile do not combine: choose one")
-    model = load_network(path)
+    model, archive = load_network(path)
     if quantize:
-        from textclf.quantize import quantize_dynamic
+        from textclf.serve.quantize import quantize_dynamic
 
         model = quantize_dynamic(model)
-    return Classifier(model, device, precision, compile, fold)
+    return Classifier(model, archive, device, precision, compile, fold)

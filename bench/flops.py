@@ -4,6 +4,8 @@ is left out: the matrix products dominate and are what the GEMM rate measures.""
 
 from __future__ import annotations
 
+from textclf.model.network import NetworkConfig
+
 
 def rnn_flops_per_token(input_dim: int, hidden: int, gates: int, num_layers: int = 1, bidirectional: bool = True) -> int:
     """Each layer and direction: gates x (input and recurrent matrix-vector products)."""
@@ -25,16 +27,17 @@ def transformer_flops_per_token(dim: int, ff_dim: int, num_layers: int, seq_len:
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
-def encoder_flops_per_token(hp: dict, seq_len: int) -> int:
-    """Forward FLOPs per token of the encoder described by a TextClassifier's hyperparameters."""
-    enc = hp["encoder"]
-    if enc in GATES:
-        return rnn_flops_per_token(hp["embedding_dim"], hp["hidden_size"], GATES[enc], hp["num_layers"], hp["bidirectional"])
-    if enc == "transformer":
-        return transformer_flops_per_token(hp["embedding_dim"], hp["ff_dim"], hp["num_layers"], seq_len)
+def encoder_flops_per_token(config: NetworkConfig, seq_len: int) -> int:
+    """Forward FLOPs per token of the encoder of a network config."""
+    opts = config.encoder_options
+    if config.encoder in GATES:
+        return rnn_flops_per_token(config.embedding_dim, opts["hidden_size"], GATES[config.encoder], opts["num_layers"],
+                                   opts["bidirectional"])
+    if config.encoder == "transformer":
+        return transformer_flops_per_token(config.embedding_dim, opts["ff_dim"], opts["num_layers"], seq_len)
     return 0  # bag: a masked mean, no matrix products
 
 
-def train_flops_per_token(hp: dict, seq_len: int) -> int:
+def train_flops_per_token(config: NetworkConfig, seq_len: int) -> int:
     """Forward + backward: backward costs about twice the forward (gradients for inputs and weights)."""
-    return 3 * encoder_flops_per_token(hp, seq_len)
+    return 3 * encoder_flops_per_token(config, seq_len)

@@ -9,8 +9,9 @@ alone or joins a run. A whole batch of texts is then tokenized with a few array 
 bounds from the byte classes, and each piece of up to 16 bytes, packed into two 64-bit words, looked up
 in a hash table of the vocabulary.
 
-5,000 IMDB reviews: 0.25 s against 1.27 s through `tokenizers` on both cores (bench/tokenizer_speed.py).
-Texts it does not cover exactly (a character beyond Latin-1 or one NFKC expands, such as ½ or ´, a NUL
+It is a second implementation of the `word` tokenizer: tests/test_latin1_words.py fails if the two
+ever give different ids (every Latin-1 character, real datasets) or if the tokenizer's recipe changes
+(`word_recipe`). Figures: bench/README.md. Texts it does not cover exactly (a character beyond Latin-1 or one NFKC expands, such as ½ or ´, a NUL
 byte, a special token such as [UNK] written out) and other tokenizers go through `tokenizers`; tests
 check the ids on every Latin-1 character and on real datasets.
 """
@@ -28,7 +29,7 @@ from tokenizers import Tokenizer
 from textclf.data.tokenizer import UNK, word_recipe
 
 SPACE, ALONE, JOINS = 0, 1, 2  # byte classes: splits, a piece by itself (punctuation), joins a run
-CHUNK_CHARS = 1 << 18  # texts per pass: 5,000 IMDB reviews 0.30 s in one pass, 0.22 s in ~250 KB ones (cache)
+CHUNK_CHARS = 1 << 18  # characters per pass: chunks that stay in cache were measured faster than one pass
 PACKED_BYTES = 16  # longer pieces (~0.1% of IMDB's) are looked up one by one in the vocabulary dict
 # MASKS[k] keeps the first k bytes of a little-endian 64-bit word
 MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
@@ -78,7 +79,7 @@ class Latin1Words:
         # texts with any character the tables do not cover (beyond Latin-1: by the range) go to `tokenizers`
         self.uncovered = re.compile("[^" + "".join(re.escape(chr(b)) for b in range(256) if to[b] >= 0) + "]")
         self.ascii_covered = bool((to[1:128] >= 0).all())  # then an ASCII text needs only the NUL check
-        # no tuple per entry: 30,000 new containers would set off a full garbage collection (~0.1 s)
+        # no tuple per entry: tens of thousands of new containers would set off a full garbage collection
         keep = [bool(w) and len(w) <= PACKED_BYTES and max(w) <= "\xff" and "\0" not in w for w in vocab]
         bits = max(4, (4 * sum(keep)).bit_length())  # a table 4-8x the vocabulary: short probes
         self.shift, self.slot_mask = np.uint64(64 - bits), (1 << bits) - 1

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from textclf.data.tokenizer import PAD_ID
-from textclf.dropout import Dropout
 from textclf.errors import TextclfError
+from textclf.speed.fast_dropout import Dropout
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,12 @@
-"""The cheap CPU dropout: keep rate, scaling, gradient, eval identity, edge rates."""
+"""textclf/speed/fast_dropout.py, the cheap CPU dropout: keep rate, scaling, gradient, eval identity, edge
+rates, and torch's own dropout when the switch is off."""
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from textclf.dropout import Dropout, keep_mask
+from textclf import speed
+from textclf.speed.fast_dropout import Dropout, keep_mask
 
 
 @pytest.mark.parametrize("p", [0.1, 0.2, 0.5, 0.9])
@@ -39,3 +42,12 @@ def test_eval_zero_and_one():
     a = Dropout(0.3).train()(x)
     torch.manual_seed(1)
     assert torch.equal(a, Dropout(0.3).train()(x)), "seeded runs must repeat"
+
+
+def test_switch_off_is_torchs_dropout():
+    x = torch.randn(16, 32)
+    with speed.switched(fast_dropout=False):
+        torch.manual_seed(2)
+        ours = Dropout(0.3).train()(x)
+    torch.manual_seed(2)
+    torch.testing.assert_close(ours, F.dropout(x, 0.3, True))

@@ -13,7 +13,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from textclf.data.batching import TokenizedSplit
 from textclf.data.prepare import load_splits
 from textclf.errors import TextclfError
-from textclf.predict import Classifier
+from textclf.serve.classifier import Classifier
 
 
 def classification_metrics(labels: np.ndarray, preds: np.ndarray, label_names: list[str]) -> dict:

@@ -9,11 +9,9 @@ advance in one batched matrix product per step; rows are sorted by length so tha
 are a prefix that shrinks as texts end (as a PackedSequence does, without packing); the pooling
 (max, mean or the final state) is kept as a running value, so the states are never stored.
 
-Measured on 2 cores, 1,000 IMDB reviews through `predict` (`python bench/throughput.py --phases infer
---encoders rnn,lstm,gru`, texts/s through torch's kernels -> folded): BiRNN 1,140 -> 2,352, BiGRU 549 ->
-1,020, BiLSTM 692 -> 757 (its per-step matrix product already runs near the GEMM rate; oneDNN fuses its
-element-wise ops, so folding saves mostly the input projection). Results equal the model's own forward
-up to float rounding (tests/test_folded_rnn.py). CPU and fp32 only: on a GPU cuDNN's kernels are the
+Results equal the model's own forward
+up to float rounding (tests/test_folded_rnn.py, which also fails if torch's gate layout changes);
+figures in bench/README.md. CPU and fp32 only: on a GPU cuDNN's kernels are the
 fast path, and bf16 autocast and int8 LSTM/GRU run the model itself.
 """
 
@@ -23,28 +21,28 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from textclf.encoders import RNNEncoder, backward_positions
-from textclf.pooling import ORDER_FREE_POOLINGS
+from textclf.model.encoders import RecurrentEncoder
+from textclf.model.encoders.rnn import backward_positions
+from textclf.model.pooling import ORDER_FREE_POOLINGS
 
 # The table holds (directions x vocabulary) rows of (gates x hidden) floats: a 30,000-word BiGRU
 # with hidden 128 needs 92 MB. Above this size the model keeps its own forward.
 MAX_TABLE_BYTES = 512 * 2**20
-# Texts per forward pass. Each step is a few small ops whose fixed cost larger batches share: 1,000 IMDB
-# reviews, BiGRU 1.16 / 0.82 / 0.75 / 0.71 s at 64 / 256 / 512 / 1000 texts a batch, one batch at a time.
-# A BiLSTM gains more from batches run as parallel streams (textclf.streams), one per core, of 256:
-# 0.75-0.89 -> 0.56-0.66 s; the GRU and vanilla RNN do not (0.50 -> 0.49-0.56 s, 0.16 -> 0.18 s).
+# Texts per forward pass: each step is a few small ops whose fixed cost larger batches share. A BiLSTM
+# runs batches of 256 in parallel threads (textclf.speed.batch_threads); the GRU and vanilla RNN
+# gain nothing from threads and run 512 in turn. Both measured (bench/README.md).
 BATCH_SIZE, LSTM_BATCH_SIZE = 512, 256
 FOLDABLE = (nn.RNN, nn.GRU, nn.LSTM)
 
 
 def can_fold(model: nn.Module) -> bool:
-    """Whether `model` (a TextNetwork or TextClassifier) is a one-layer RNN, LSTM or GRU with an order-free pooling,
+    """Whether `model` (a TextNetwork) is a one-layer RNN, LSTM or GRU with an order-free pooling,
     plain torch cells (not int8-quantized; a vanilla RNN has no int8 kernel and stays plain) and a
     table small enough to fold."""
     enc = getattr(model, "encoder", None)
-    if not isinstance(enc, RNNEncoder) or len(enc.layers) != 1 or enc.pooling not in ORDER_FREE_POOLINGS:
+    if not isinstance(enc, RecurrentEncoder) or len(enc.layers) != 1 or enc.pooling not in ORDER_FREE_POOLINGS:
         return False
-    if any(type(rnn) not in FOLDABLE for rnn in enc.kernels()):
+    if any(type(rnn) not in FOLDABLE for rnn in enc.direction_rnns()):
         return False
     vocab = model.embedding.embed.num_embeddings
     return enc.directions * vocab * enc.gates * enc.hidden_size * 4 <= MAX_TABLE_BYTES
@@ -58,12 +56,12 @@ class FoldedRNN(nn.Module):
         if not can_fold(model):
             raise ValueError("FoldedRNN needs a one-layer RNN, LSTM or GRU classifier with last, mean or max pooling")
         enc = model.encoder
-        kernels = enc.kernels()
+        kernels = enc.direction_rnns()
         h, self.gru, self.lstm = enc.hidden_size, isinstance(kernels[0], nn.GRU), isinstance(kernels[0], nn.LSTM)
         self.hidden_size, self.pooling, self.head = h, enc.pooling, model.head
         self.relu = getattr(kernels[0], "nonlinearity", "tanh") == "relu"
         # how `predict` runs it, measured: see BATCH_SIZE
-        self.batch_size, self.streamed = (LSTM_BATCH_SIZE, True) if self.lstm else (BATCH_SIZE, False)
+        self.batch_size, self.batch_threaded = (LSTM_BATCH_SIZE, True) if self.lstm else (BATCH_SIZE, False)
         self.vocab = model.embedding.embed.num_embeddings
         with torch.no_grad():
             emb = model.embedding.embed.weight

@@ -1,0 +1,133 @@
+"""Checkpoints are archives: weights, the network's config, tokenizer JSON, label names, preprocessing.
+
+They hold tensors and plain Python values only and are read with `torch.load(weights_only=True)`,
+so a file with a pickled object in it is refused before anything in it runs. A checkpoint is a
+Lightning checkpoint with textclf's archive under CHECKPOINT_KEY; `load_network` rebuilds the plain
+network that prediction needs, without importing Lightning. Checkpoints of earlier formats are
+upgraded as they are read (`upgrade`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import zipfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from textclf.errors import TextclfError
+from textclf.model.encoders import encoder_options, option_names, resolve_options
+from textclf.model.network import PARTS, NetworkConfig, TextNetwork
+
+CHECKPOINT_KEY = "textclf"  # the archive part of a checkpoint
+CHECKPOINT_FORMAT = 2  # 1: textclf 0.1 before the package layout (network parts at the top of the state dict)
+NETWORK_PREFIX = "network."  # the network's weights in the Lightning module's state dict
+
+
+@dataclass
+class Archive:
+    """What prediction needs besides the weights: how to rebuild the network and to see text as training did."""
+
+    network: NetworkConfig
+    tokenizer_json: str
+    label_names: list[str]
+    preprocessing: dict = field(default_factory=dict)  # max_length, truncation: applied to every text
+    data_source: dict = field(default_factory=dict)  # where the training data came from, for `evaluate`
+
+    def to_dict(self) -> dict:
+        return {"format": CHECKPOINT_FORMAT, "network": asdict(self.network), "tokenizer": self.tokenizer_json,
+                "label_names": list(self.label_names), "preprocessing": dict(self.preprocessing),
+                "data": dict(self.data_source)}
+
+    @classmethod
+    def from_dict(cls, archive: Mapping) -> Archive:
+        return cls(NetworkConfig(**archive["network"]), archive["tokenizer"], list(archive["label_names"]),
+                   dict(archive.get("preprocessing", {})), dict(archive.get("data", {})))
+
+
+def read_checkpoint(path: str, map_location="cpu") -> dict:
+    """The checkpoint dict, safely loaded, checked to be a textclf archive, in the current format."""
+    if not os.path.exists(path):
+        raise TextclfError(f"checkpoint {path} does not exist: give the path of a best.ckpt or last.ckpt from a textclf run")
+    if os.path.isdir(path):
+        raise TextclfError(f"{path} is a folder: give the checkpoint file inside it, e.g. {os.path.join(path, 'best.ckpt')}")
+    if not zipfile.is_zipfile(path):  # torch.save writes zip archives; anything else is damaged or foreign
+        raise TextclfError(f"{path} is not a readable checkpoint (corrupt or truncated?): retrain or copy it again")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise TextclfError(
+            f"{path} contains pickled Python objects and was refused (not run); textclf checkpoints hold only "
+            "tensors and plain values: use a checkpoint written by textclf"
+        ) from err
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+        raise TextclfError(f"{path} is not a readable checkpoint (corrupt or truncated?): retrain or copy it again") from err
+    if not isinstance(ckpt, dict) or CHECKPOINT_KEY not in ckpt or "state_dict" not in ckpt:
+        raise TextclfError(f"{path} is not a textclf checkpoint (no tokenizer/labels archive): train one with `textclf train`")
+    fmt = ckpt[CHECKPOINT_KEY].get("format")
+    if fmt not in (1, CHECKPOINT_FORMAT):
+        raise TextclfError(f"{path} has checkpoint format {fmt}, this textclf reads 1 and {CHECKPOINT_FORMAT}: upgrade textclf")
+    return upgrade(ckpt)
+
+
+# Hyperparameters of format 1 that are no longer options: speed switches (now textclf.speed, chosen at
+# run time) and sizes from the data (now in the archive's network config).
+RETIRED_OPTIONS = ("packed", "side_by_side", "num_embeddings", "num_classes", "label_names")
+
+
+def upgrade(ckpt: dict) -> dict:
+    """A checkpoint of format 1 rewritten in place to the current format (a current one is returned as it is):
+    the network config gathered from the flat hyperparameters, options that the encoder does not take
+    unset, the network's weights under `network.`."""
+    archive = ckpt[CHECKPOINT_KEY]
+    if archive.get("format") == CHECKPOINT_FORMAT:
+        return ckpt
+    hp = ckpt["hyper_parameters"]
+    name = hp["encoder"]
+    options = {key: hp[key] for key in encoder_options(name) if hp.get(key) is not None}
+    if "max_positions" in encoder_options(name):
+        options["max_positions"] = hp.get("max_positions") or 512
+    network = NetworkConfig(name, hp["num_embeddings"], hp["num_classes"], hp["embedding_dim"], hp["embedding_dropout"],
+                            hp["dropout"], hp.get("head_hidden", 0), resolve_options(name, options))
+    preprocessing = archive.get("preprocessing", {})
+    ckpt[CHECKPOINT_KEY] = Archive(
+        network, archive["tokenizer"], list(archive["label_names"]),
+        {k: preprocessing[k] for k in ("max_length", "truncation") if k in preprocessing}, archive.get("data", {}),
+    ).to_dict()
+    ckpt["hyper_parameters"] = {key: (None if key in option_names() and key not in options else value)
+                                for key, value in hp.items() if key not in RETIRED_OPTIONS}
+    ckpt["state_dict"] = {(NETWORK_PREFIX + key if key.split(".", 1)[0] in PARTS else key): value
+                          for key, value in ckpt["state_dict"].items()}
+    return ckpt
+
+
+def network_weights(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The network's weights from a Lightning module's state dict (loss weights and the rest left out)."""
+    return {k.removeprefix(NETWORK_PREFIX): v for k, v in state_dict.items() if k.startswith(NETWORK_PREFIX)}
+
+
+@contextlib.contextmanager
+def weights_of(path: str):
+    """load_state_dict's missing, unexpected or wrongly shaped weights as one line naming the file."""
+    try:
+        yield
+    except RuntimeError as err:
+        detail = next((line.strip().rstrip(":.") for line in str(err).splitlines()
+                       if any(w in line for w in ("Missing key", "Unexpected key", "size mismatch"))), None)
+        if detail is None:
+            raise
+        raise TextclfError(f"{path} does not hold this model's weights ({detail[:200]}): the file was changed or "
+                           "damaged; use a checkpoint as textclf wrote it, or retrain") from err
+
+
+def load_network(path: str, map_location="cpu") -> tuple[TextNetwork, Archive]:
+    """The trained network (in eval mode) and its archive from one file, for prediction (no Lightning import)."""
+    ckpt = read_checkpoint(path, map_location)
+    archive = Archive.from_dict(ckpt[CHECKPOINT_KEY])
+    network = TextNetwork(archive.network)
+    with weights_of(path):
+        network.load_state_dict(network_weights(ckpt["state_dict"]))
+    return network.eval(), archive

@@ -1,0 +1,67 @@
+"""The network: token ids -> embedding -> encoder -> pooled vector -> dropout -> head -> logits.
+
+`NetworkConfig` holds everything that sizes it, as plain values saved in every checkpoint, so a
+checkpoint rebuilds the network without any data. `TextNetwork` is a plain `nn.Module`: the Lightning
+module trains one (textclf.train.module), prediction loads one without importing Lightning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from textclf.model.embedding import TokenEmbedding
+from textclf.model.encoders import build_encoder
+from textclf.speed.fast_dropout import Dropout
+
+PARTS = ("embedding", "encoder", "head")
+
+
+@dataclass
+class NetworkConfig:
+    encoder: str  # a name of textclf.model.encoders.ENCODERS
+    vocab_size: int  # embedding rows: the tokenizer's vocabulary
+    num_classes: int  # head outputs
+    embedding_dim: int = 128  # token vector size (also the Transformer's width)
+    embedding_dropout: float = 0.2  # on token vectors
+    dropout: float = 0.3  # on the pooled vector, in the head, and inside encoders that take it
+    head_hidden: int = 0  # width of one hidden layer in the head; 0: a linear head
+    encoder_options: dict = field(default_factory=dict)  # every option of the encoder (resolve_options)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class TextNetwork(nn.Module):
+    """(input_ids (B, T), lengths (B,)) -> logits (B, C)."""
+
+    def __init__(self, config: NetworkConfig):
+        super().__init__()
+        self.config = config
+        self.embedding = TokenEmbedding(config.vocab_size, config.embedding_dim, config.embedding_dropout)
+        self.encoder = build_encoder(config.encoder, config.embedding_dim, dropout=config.dropout,
+                                     **config.encoder_options)
+        d = self.encoder.output_dim
+        layers: list[nn.Module] = [Dropout(config.dropout)]
+        if config.head_hidden:
+            layers += [nn.Linear(d, config.head_hidden), nn.GELU(), Dropout(config.dropout)]
+            d = config.head_hidden
+        self.head = nn.Sequential(*layers, nn.Linear(d, config.num_classes))
+
+    def pooled(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, T) ids, (B,) lengths -> (B, D): the vector the head sees."""
+        lengths = lengths.clamp(min=1)  # a text whose tokens all normalise away still gets one slot
+        mask = torch.arange(input_ids.shape[1], device=input_ids.device)[None, :] < lengths[:, None]  # (B, T)
+        x = self.embedding(input_ids)  # (B, T, E)
+        return self.encoder(x, lengths, mask)  # (B, D)
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pooled(input_ids, lengths))  # (B, C)
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Trainable parameters of each part and in total."""
+        counts = {name: sum(p.numel() for p in getattr(self, name).parameters()) for name in PARTS}
+        counts["total"] = sum(counts.values())
+        return counts

@@ -1,0 +1,230 @@
+"""`LitTextClassifier`: the Lightning module that trains a `TextNetwork` (textclf.model.network): its
+options, loss, metrics, optimiser and schedule, and the archive written into every checkpoint.
+
+The network is sized by the data (vocabulary, labels), so it is built by `build` once the data is
+set up (textclf.train.command does this before fitting); a checkpoint rebuilds it from the archive
+alone (`load_module`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING, Optional
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+from textclf.errors import TextclfError, check_at_least, check_between, check_positive
+from textclf.model.checkpoint import CHECKPOINT_KEY, Archive, read_checkpoint, upgrade, weights_of
+from textclf.model.encoders import encoder_class, encoder_options, resolve_options
+from textclf.model.network import NetworkConfig, TextNetwork
+
+if TYPE_CHECKING:
+    from textclf.data.datamodule import DataFacts
+
+log = logging.getLogger(__name__)
+
+SCHEDULES = ("cosine", "linear", "constant")
+# The options that belong to one encoder or another (textclf.model.encoders); unset, the encoder's default.
+ENCODER_OPTIONS = ("hidden_size", "num_layers", "bidirectional", "pooling", "nonlinearity", "init", "forget_bias",
+                   "num_heads", "ff_dim", "positions", "max_positions")
+
+
+class LitTextClassifier(L.LightningModule):
+    def __init__(
+        self,
+        encoder: str = "gru",
+        embedding_dim: int = 128,
+        dropout: float = 0.3,
+        embedding_dropout: float = 0.2,
+        head_hidden: int = 0,
+        hidden_size: Optional[int] = None,
+        num_layers: Optional[int] = None,
+        bidirectional: Optional[bool] = None,
+        pooling: Optional[str] = None,
+        nonlinearity: Optional[str] = None,
+        init: Optional[str] = None,
+        forget_bias: Optional[float] = None,
+        num_heads: Optional[int] = None,
+        ff_dim: Optional[int] = None,
+        positions: Optional[str] = None,
+        max_positions: Optional[int] = None,
+        lr: float = 2e-3,
+        weight_decay: float = 0.01,
+        schedule: str = "cosine",
+        warmup_ratio: float = 0.05,
+        label_smoothing: float = 0.0,
+        class_weights: Optional[str] = None,
+        pretrained_vectors: Optional[str] = None,
+        freeze_embeddings: bool = False,
+    ):
+        """
+        Args:
+            encoder: one of bag, rnn, lstm, gru, transformer.
+            embedding_dim: token vector size (also the Transformer's width).
+            dropout: on the pooled vector and in the head; between RNN layers and inside Transformer blocks.
+            embedding_dropout: dropout on token vectors.
+            head_hidden: width of one hidden layer in the head (0: a linear head).
+            hidden_size: (rnn, lstm, gru) state size per direction; default 128.
+            num_layers: (rnn, lstm, gru, transformer) stacked layers; default 1.
+            bidirectional: (rnn, lstm, gru) run both ways, the pooled vector holds both; default true.
+            pooling: last, mean, max, attention (rnn, lstm, gru; default max); cls, mean, max, attention
+                (transformer; default attention); mean, max, attention (bag; default mean).
+            nonlinearity: (rnn) tanh or relu; default tanh.
+            init: (rnn, lstm, gru) weight init: default (PyTorch's), xavier, orthogonal.
+            forget_bias: (lstm) forget-gate bias (Jozefowicz et al. 2015); default 1.0.
+            num_heads: (transformer) attention heads; default 4.
+            ff_dim: (transformer) feed-forward width; default 256.
+            positions: (transformer) learned or sinusoidal; default learned.
+            max_positions: (transformer) position table size; default the data's max_length.
+            lr: peak AdamW learning rate.
+            weight_decay: AdamW weight decay (not on biases, norms or embeddings).
+            schedule: after linear warmup: cosine or linear decay to 0, or constant.
+            warmup_ratio: share of all training steps spent warming up.
+            label_smoothing: cross-entropy label smoothing.
+            class_weights: null, or balanced (weights inverse to train class frequency).
+            pretrained_vectors: word2vec/GloVe text file to start the embedding from.
+            freeze_embeddings: keep the embedding fixed during training.
+        """
+        super().__init__()
+        encoder_class(encoder)
+        if schedule not in SCHEDULES:
+            raise TextclfError(f"unknown --model.schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
+        if class_weights not in (None, "balanced"):
+            raise TextclfError(f"unknown --model.class_weights {class_weights!r}: use balanced or leave it unset")
+        for flag, value, low in (("embedding_dim", embedding_dim, 1), ("hidden_size", hidden_size, 1),
+                                 ("num_layers", num_layers, 1), ("num_heads", num_heads, 1), ("ff_dim", ff_dim, 1),
+                                 ("head_hidden", head_hidden, 0), ("max_positions", max_positions, 1)):
+            check_at_least(f"--model.{flag}", value, low)
+        check_between("--model.dropout", dropout, 0.0, 1.0)
+        check_between("--model.embedding_dropout", embedding_dropout, 0.0, 1.0)
+        check_between("--model.label_smoothing", label_smoothing, 0.0, 1.0)
+        check_between("--model.warmup_ratio", warmup_ratio, 0.0, 1.0, high_included=True)
+        check_positive("--model.lr", lr)
+        check_at_least("--model.weight_decay", weight_decay, 0.0)
+        if freeze_embeddings and not pretrained_vectors:
+            raise TextclfError("--model.freeze_embeddings needs --model.pretrained_vectors (a frozen random embedding learns nothing)")
+        self.save_hyperparameters()
+        resolve_options(encoder, self.encoder_choices())  # an option this encoder does not take: an error now
+        self.network: TextNetwork | None = None
+        self.archive: Archive | None = None
+
+    def encoder_choices(self) -> dict:
+        """The encoder options set by the user (None: unset)."""
+        return {key: self.hparams[key] for key in ENCODER_OPTIONS}
+
+    # -- building ---------------------------------------------------------------------------
+
+    def build(self, data: DataFacts) -> None:
+        """Size the network from the data, start its embedding and class weights, and keep the archive."""
+        hp = self.hparams
+        options = self.encoder_choices()
+        if "max_positions" in encoder_options(hp.encoder) and options["max_positions"] is None:
+            options["max_positions"] = data.preprocessing["max_length"]
+        config = NetworkConfig(hp.encoder, data.vocab_size, len(data.label_names), hp.embedding_dim,
+                               hp.embedding_dropout, hp.dropout, hp.head_hidden, resolve_options(hp.encoder, options))
+        self.set_network(Archive(config, data.tokenizer_json, data.label_names, data.preprocessing, data.source))
+        if hp.pretrained_vectors:
+            self.network.embedding.load_vectors(hp.pretrained_vectors, data.vocab(), hp.freeze_embeddings)
+        if hp.class_weights == "balanced":
+            counts = torch.tensor(data.train_label_counts, dtype=torch.float32)
+            self.class_weight.copy_(counts.sum() / (len(counts) * counts.clamp(min=1)))
+            log.info("balanced class weights: %s", [round(w, 3) for w in self.class_weight.tolist()])
+        counts = self.network.parameter_counts()
+        log.info("parameters: %s", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+    def set_network(self, archive: Archive) -> None:
+        """A new network of the archive's config, with the loss weights and metrics it needs."""
+        self.archive = archive
+        self.network = TextNetwork(archive.network)
+        num_classes = archive.network.num_classes
+        self.register_buffer("class_weight", torch.ones(num_classes))
+        metrics = MetricCollection(
+            {"acc": MulticlassAccuracy(num_classes, average="micro"), "f1": MulticlassF1Score(num_classes, average="macro")}
+        )
+        self.train_metrics = metrics.clone(prefix="train_")
+        self.val_metrics = metrics.clone(prefix="val_")
+        self.test_metrics = metrics.clone(prefix="test_")
+
+    def configure_model(self) -> None:
+        if self.network is None:
+            raise TextclfError("the network is not built: call build() with the data before fitting")
+
+    # -- training -----------------------------------------------------------------------------
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.network(input_ids, lengths)  # (B, T), (B,) -> (B, C) logits
+
+    def _step(self, batch: dict, stage: str) -> torch.Tensor:
+        logits = self(batch["input_ids"], batch["lengths"])
+        labels = batch["labels"]
+        loss = F.cross_entropy(logits, labels, weight=self.class_weight, label_smoothing=self.hparams.label_smoothing)
+        metrics = getattr(self, f"{stage}_metrics")
+        metrics.update(logits.detach(), labels)
+        bs = labels.shape[0]
+        self.log(f"{stage}_loss", loss.detach(), on_step=False, on_epoch=True, batch_size=bs, sync_dist=stage != "train")
+        self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=bs, prog_bar=stage == "val")
+        return loss
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    # -- optimisation -----------------------------------------------------------------------
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        decay, no_decay = [], []
+        for name, p in self.named_parameters():
+            if not p.requires_grad:
+                continue
+            # weight decay on matrices only: not on biases, norms, embeddings or position tables
+            (decay if p.ndim >= 2 and not name.startswith("network.embedding") and "positions" not in name else no_decay).append(p)
+        # fused: one kernel over all tensors (on CPU the default is a Python loop per tensor)
+        fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in decay + no_decay)
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": hp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr,
+            fused=fused or None,
+        )
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        warmup = int(hp.warmup_ratio * total)
+        schedule = hp.schedule
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            if schedule == "constant":
+                return 1.0
+            progress = min((step - warmup) / max(total - warmup, 1), 1.0)
+            return 0.5 * (1 + math.cos(math.pi * progress)) if schedule == "cosine" else 1 - progress
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # -- checkpoint archive -----------------------------------------------------------------
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint[CHECKPOINT_KEY] = self.archive.to_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        upgrade(checkpoint)  # a checkpoint of an earlier format, e.g. when an older run is resumed
+
+
+def load_module(path: str, map_location="cpu") -> LitTextClassifier:
+    """Rebuild a `LitTextClassifier` (options, network, weights, archive) from one file, in eval mode."""
+    ckpt = read_checkpoint(path, map_location)
+    options = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}  # _: LightningCLI's
+    module = LitTextClassifier(**options)
+    module.set_network(Archive.from_dict(ckpt[CHECKPOINT_KEY]))
+    with weights_of(path):
+        module.load_state_dict(ckpt["state_dict"])
+    return module.eval()
