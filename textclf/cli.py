@@ -20,12 +20,14 @@ from textclf.errors import Interrupted, TextclfError
 
 # --batch_size of evaluate and predict; unset, Classifier.batch_size decides
 BATCH_SIZE_HELP = "texts per forward pass (default: the fastest measured on CPU for the model's path)"
-USAGE = """usage: textclf {train,evaluate,predict,compare,data} ...
+USAGE = """usage: textclf {train,evaluate,predict,compare,tune,baseline,data} ...
 
   train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
   evaluate  runs/x/best.ckpt [--data PATH_OR_HUB_ID] [--split test] [--output metrics.json]
   predict   runs/x/best.ckpt "a text" ... | --input FILE|- [--output preds.jsonl] [--top_k 2]
   compare   --config configs/sst2.yaml --encoders bag,rnn,lstm,gru,transformer --seeds 3 --output reports/sst2
+  tune      --config configs/sst2.yaml --encoder gru --budget 20m --output tune/sst2-gru   (then: train --config tune/sst2-gru/best.yaml)
+  baseline  --config configs/sst2.yaml [--data.*] [--run_dir runs/t]   (TF-IDF + logistic regression: the number to beat)
   data      --config configs/sst2.yaml [--data.*]   (load, tokenize and report on the data)
 
 Run `textclf COMMAND --help` for a command's options; --debug shows tracebacks."""
@@ -104,14 +106,57 @@ def print_run_summary(m: dict) -> None:
             table.add_row(split, f"{m[split]['acc']:.4f}", f"{m[split]['f1']:.4f}")
     console = Console()
     console.print(table)
-    console.print(
-        f"best epoch {m['best_epoch']} of {m['epochs']}, {m['wall_seconds']:.1f}s wall, "
-        f"{m['train_tokens_per_second']:,.0f} train tokens/s, {m['parameters']['total']:,} parameters"
-    )
+    if m["encoder"] == "tfidf":
+        console.print(f"C {m['C']} (chosen on validation), {m['features']:,} n-gram features, {m['wall_seconds']:.1f}s wall")
+    else:
+        console.print(
+            f"best epoch {m['best_epoch']} of {m['epochs']}, {m['wall_seconds']:.1f}s wall, "
+            f"{m['train_tokens_per_second']:,.0f} train tokens/s, {m['parameters']['total']:,} parameters"
+        )
     console.print(f"best checkpoint: {m['best_checkpoint']}", soft_wrap=True)
 
 
 # -- data -----------------------------------------------------------------------------------------
+
+
+def tune_command(argv: list[str]) -> int:
+    from textclf.compare.plan import duration_seconds
+    from textclf.tune.search import tune
+
+    p = _Parser(prog="textclf tune", description="Search hyperparameters on the validation split (Optuna: TPE "
+                "sampler, median pruner); the test split is never scored.",
+                epilog="Other flags (--model.*, --data.*, --trainer.*) go to every trial. Running the same command "
+                       "again continues the search in --output.")
+    p.add_argument("--config", help="a config of configs/ (or give the data with --data.* flags)")
+    p.add_argument("--encoder", default="gru", help="the encoder to tune (default gru)")
+    p.add_argument("--budget", default="30m", help="wall time of this call, e.g. 20m or 1h (default 30m)")
+    p.add_argument("--trials", type=_positive_int, help="stop after this many trials (default: when the budget ends)")
+    p.add_argument("--output", required=True, help="search folder: study.db, trials/, best.yaml, search.png")
+    p.add_argument("--sampler_seed", type=int, default=0, help="seed of the TPE sampler (default 0)")
+    args, passthrough = p.parse_known_args(argv)
+    _only_config_flags(passthrough, "tune")
+    base = (["--config", args.config] if args.config else []) + passthrough
+    summary = tune(base, args.encoder, duration_seconds(args.budget, "--budget"), args.output, args.trials,
+                   args.sampler_seed)
+    print(f"best: trial {summary['best_trial']}, validation accuracy {summary['val_acc']:.4f} "
+          f"({summary['complete']} complete, {summary['pruned']} pruned of {summary['trials']} trials)")
+    print(f"train it: textclf train --config {os.path.join(args.output, 'best.yaml')}")
+    return 0
+
+
+def _only_config_flags(passthrough: list[str], command: str) -> None:
+    """Flags a command passes on to train must be --model.*, --data.* or --trainer.*."""
+    bad = [a for a in passthrough if a.startswith("--") and not re.match(r"--(model|data|trainer)\.", a)]
+    if bad:
+        raise TextclfError(f"unknown flag {bad[0]} for textclf {command}: see textclf {command} --help")
+
+
+def baseline_command(argv: list[str]) -> int:
+    """TF-IDF + logistic regression on train's data and splits, saved as a checkpoint."""
+    from textclf.baseline.command import baseline
+
+    print_run_summary(baseline(argv))
+    return 0
 
 
 def data_command(argv: list[str]) -> int:
@@ -162,7 +207,7 @@ def evaluate_command(argv: list[str]) -> int:
 
     check_not_being_replaced(args.checkpoint)
     clf = load_classifier(args.checkpoint)
-    source = dict(clf.archive.data_source)
+    source = dict(clf.data_source)
     if args.data:
         source = {"path": args.data, "name": args.name, "encoding": args.encoding,
                   "text_column": args.text_column, "label_column": args.label_column}
@@ -326,9 +371,7 @@ def compare_command(argv: list[str]) -> int:
         encoder_class(name)  # an unknown name: the registry's error, listing the known ones
     if args.seeds < 1:
         raise TextclfError("--seeds must be at least 1")
-    bad = [a for a in passthrough if a.startswith("--") and not re.match(r"--(model|data|trainer)\.", a)]
-    if bad:
-        raise TextclfError(f"unknown flag {bad[0]} for textclf compare: see textclf compare --help")
+    _only_config_flags(passthrough, "compare")
     axes = parse_vary(args.vary)
     budget_args = []
     if args.max_epochs:
@@ -344,6 +387,8 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "evaluate": evaluate_command,
     "predict": predict_command,
     "compare": compare_command,
+    "tune": tune_command,
+    "baseline": baseline_command,
     "data": data_command,
 }
 

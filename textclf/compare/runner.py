@@ -224,7 +224,7 @@ def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.nda
 
 
 def _tfidf(output: str, dm, eval_split: str) -> dict:
-    from textclf.compare.baseline import tfidf_logreg
+    from textclf.baseline.tfidf import tfidf_logreg
 
     path = os.path.join(output, "tfidf.json")
     if os.path.exists(path):

@@ -125,7 +125,14 @@ def weights_of(path: str):
 
 def load_network(path: str, map_location="cpu") -> tuple[TextNetwork, Archive]:
     """The trained network (in eval mode) and its archive from one file, for prediction (no Lightning import)."""
-    ckpt = read_checkpoint(path, map_location)
+    return network_from(read_checkpoint(path, map_location), path)
+
+
+def network_from(ckpt: dict, path: str) -> tuple[TextNetwork, Archive]:
+    """The network (in eval mode) and archive of a checkpoint dict read from `path`."""
+    if "network" not in ckpt[CHECKPOINT_KEY]:
+        kind = ckpt[CHECKPOINT_KEY].get("kind", "unknown")
+        raise TextclfError(f"{path} holds a {kind} model, not a network: load it with textclf.load_classifier")
     archive = Archive.from_dict(ckpt[CHECKPOINT_KEY])
     network = TextNetwork(archive.network)
     with weights_of(path):

@@ -20,8 +20,9 @@ from textclf.data.batching import BucketBatchSampler, TokenizedSplit
 from textclf.data.encoding import TextEncoder
 from textclf.data.tokenizer import tokenizer_from_json
 from textclf.errors import TextclfError, check_at_least
-from textclf.model.checkpoint import Archive, load_network
+from textclf.model.checkpoint import Archive, network_from, read_checkpoint
 from textclf.model.network import TextNetwork
+from textclf.serve.predictions import Predictions
 from textclf.speed.batch_threads import run_batches
 from textclf.speed.folded_rnn import FoldedRNN, can_fold
 
@@ -35,7 +36,7 @@ BATCH_SIZE = 64
 PRECISIONS = ("fp32", "bf16")
 
 
-class Classifier:
+class Classifier(Predictions):
     """A trained network with its archive (tokenizer, labels, preprocessing): text in, labels out.
 
     `batch_size` (texts per forward pass) and `batch_threads` (batches run at once,
@@ -70,9 +71,7 @@ class Classifier:
 
     def encode(self, texts: Sequence[str]) -> TokenizedSplit:
         """Token ids of `texts`, as training saw them; an empty text is an error naming its position."""
-        for i, t in enumerate(texts):
-            if not isinstance(t, str) or not t.strip():
-                raise TextclfError(f"text {i + 1} is empty: give non-empty texts")
+        self.check_texts(texts)
         enc = self.text_encoder(texts)
         return TokenizedSplit(flat=enc.flat, offsets=enc.offsets)
 
@@ -95,26 +94,10 @@ class Classifier:
         run_batches(run, batches, self.batch_threads)
         return probs
 
-    def predict(self, texts: Sequence[str], batch_size: int | None = None, top_k: int | None = None) -> list[dict]:
-        """One record per text, in input order: {"text", "label", "score", "probs": {label: p}}.
-        `top_k` keeps the k most likely labels in `probs`."""
-        if isinstance(texts, str):
-            texts = [texts]
-        check_at_least("top_k", top_k, 1)
-        probs = self.predict_proba(texts, batch_size)
-        k = len(self.label_names) if top_k is None else min(top_k, len(self.label_names))
-        records = []
-        for text, p in zip(texts, probs):
-            order = np.argsort(-p, kind="stable")[:k]
-            records.append(
-                {
-                    "text": text,
-                    "label": self.label_names[order[0]],
-                    "score": round(float(p[order[0]]), 6),
-                    "probs": {self.label_names[j]: round(float(p[j]), 6) for j in order},
-                }
-            )
-        return records
+    @property
+    def data_source(self) -> dict:
+        """Where the training data came from (for `evaluate`)."""
+        return self.archive.data_source
 
 
 def compile_encoder(encoder: torch.nn.Module, device: torch.device) -> torch.nn.Module:
@@ -134,7 +117,7 @@ def compile_encoder(encoder: torch.nn.Module, device: torch.device) -> torch.nn.
 
 
 def load_classifier(path: str, device: str = "cpu", quantize: bool = False, precision: str = "fp32",
-                    compile: bool = False, fold: bool = True) -> Classifier:
+                    compile: bool = False, fold: bool = True) -> Predictions:
     """Load a checkpoint for prediction. `quantize`: int8 dynamic quantization of the LSTM/GRU/Linear
     layers (CPU only), smaller and usually faster, at a small accuracy cost. `precision`: fp32 or
     bf16 (autocast). `compile`: torch.compile the Transformer encoder (a one-time cost of tens of
@@ -143,7 +126,15 @@ def load_classifier(path: str, device: str = "cpu", quantize: bool = False, prec
     kernels. The accuracy change and speed of each are in bench/README.md (Performance)."""
     if quantize and compile:
         raise TextclfError("--quantize and --compile do not combine: choose one")
-    model, archive = load_network(path)
+    ckpt = read_checkpoint(path)
+    if ckpt["textclf"].get("kind") == "tfidf":
+        from textclf.baseline.tfidf import TfidfClassifier
+
+        if quantize or compile or precision != "fp32":
+            raise TextclfError(f"{path} is a TF-IDF baseline: --quantize, --precision and --compile apply to neural "
+                               "checkpoints only; drop them")
+        return TfidfClassifier(ckpt)
+    model, archive = network_from(ckpt, path)
     if quantize:
         from textclf.serve.quantize import quantize_dynamic
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from textclf.data.batching import TokenizedSplit
 from textclf.data.prepare import load_splits
 from textclf.errors import TextclfError
-from textclf.serve.classifier import Classifier
+from textclf.serve.predictions import Predictions
 
 
 def classification_metrics(labels: np.ndarray, preds: np.ndarray, label_names: list[str]) -> dict:
@@ -33,7 +32,7 @@ def classification_metrics(labels: np.ndarray, preds: np.ndarray, label_names: l
 
 
 def evaluate(
-    clf: Classifier,
+    clf: Predictions,
     source: dict,
     split: str = "test",
     batch_size: int | None = None,
@@ -49,7 +48,5 @@ def evaluate(
     labels = np.asarray(ds["label"][:])
     if (labels < 0).any():
         raise TextclfError(f"the {split} split has no labels: use `textclf predict` for unlabelled text")
-    enc = clf.text_encoder(ds["text"][:])
-    data = TokenizedSplit(labels=labels, flat=enc.flat, offsets=enc.offsets)
-    preds = clf.predict_proba(data, batch_size).argmax(1)
+    preds = clf.predict_proba(ds["text"][:], batch_size).argmax(1)
     return {"split": split, **classification_metrics(labels, preds, clf.label_names)}

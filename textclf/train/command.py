@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
@@ -188,12 +189,9 @@ def is_worker_process() -> bool:
     return int(os.environ.get("LOCAL_RANK", "0")) > 0 or int(os.environ.get("NODE_RANK", "0")) > 0
 
 
-def train(argv: list[str]) -> dict | None:
-    """Run `textclf train`; returns metrics.json's content (None on DDP worker ranks).
-
-    Rank 0 holds the run directory's lock for the whole command. An interrupted run (SIGINT, SIGTERM)
-    keeps its last.ckpt to resume from and raises `Interrupted` with what to do next; an `--overwrite`
-    that fails or is interrupted puts the old run back."""
+def train(argv: list[str], callbacks: Sequence[L.Callback] = (), test: bool = True) -> dict | None:
+    """Run `textclf train`; returns metrics.json's content (None on DDP worker ranks). `callbacks` join
+    the run's own; `test=False` leaves the test split unscored (a search must not look at it)."""
     cli = parse_train_args(argv)
     config, dm = cli.config, cli.datamodule
     run_dir = resolve_run_dir(config, dm)
@@ -201,26 +199,40 @@ def train(argv: list[str]) -> dict | None:
         dm.prepare_data()
         dm.setup("fit")
         cli.model.build(dm.facts())
-        return _fit(cli, run_dir, worker=True)
-    resume, overwrite = config["resume"], config["overwrite"]
+        return _fit(cli, run_dir, worker=True, callbacks=callbacks, test=test)
+    resume = config["resume"]
+
+    def prepare() -> None:
+        if resume:
+            read_checkpoint(os.path.join(run_dir, "last.ckpt"))  # refuse a damaged or unsafe file before any work
+        dm.prepare_data()
+        dm.setup("fit")
+        cli.model.build(dm.facts())
+
+    return in_run_dir(run_dir, config["overwrite"], resume, prepare,
+                      lambda: _fit(cli, run_dir, worker=False, callbacks=callbacks, test=test))
+
+
+def in_run_dir(run_dir: str, overwrite: bool, resume: bool, prepare: Callable[[], None], work: Callable[[], dict]) -> dict:
+    """`prepare()` (load the data: an error there stops us before anything is written), then `work()` in
+    the claimed run directory; returns what `work` returns.
+
+    The run directory's lock is held for the whole command. An interrupted run (SIGINT, SIGTERM) keeps
+    its last.ckpt to resume from and raises `Interrupted` with what to do next; an `--overwrite` that
+    fails or is interrupted puts the old run back."""
     if resume and overwrite:
         raise TextclfError(RESUME_OR_OVERWRITE)
     check_writable(run_dir)
     with signals_as_interrupts(), RunDirLock(run_dir):
         recover_replaced(run_dir)
         _check_run_dir(run_dir, overwrite=overwrite, resume=resume)
-        if resume:
-            read_checkpoint(os.path.join(run_dir, "last.ckpt"))  # refuse a damaged or unsafe file before any work
-        # Load and tokenize now: a data error must stop us before anything is written.
-        dm.prepare_data()
-        dm.setup("fit")
-        cli.model.build(dm.facts())
+        prepare()
         claim = _Claim(run_dir, resumed=resume)
         try:
             with signals_deferred():  # the claim is recorded whole, so that an interrupt can undo exactly it
                 _claim_run_dir(claim, overwrite=overwrite)
             os.environ[RUN_DIR_ENV] = run_dir
-            metrics = _fit(cli, run_dir, worker=False)
+            result = work()
         except Interrupted as stop:
             raise Interrupted(stop.signum, _after_interrupt(run_dir, claim)) from None
         except BaseException:
@@ -232,7 +244,7 @@ def train(argv: list[str]) -> dict | None:
         # the run is finished: a signal while the replaced run is deleted must not leave half of it behind
         with contextlib.suppress(Interrupted), signals_deferred():
             claim.done()
-    return metrics
+    return result
 
 
 def _check_run_dir(run_dir: str, overwrite: bool, resume: bool) -> None:
@@ -330,12 +342,13 @@ def _trainer_config(cli: TextclfCLI, run_dir: str, callbacks: list) -> dict:
     return trainer_config
 
 
-def _fit(cli: TextclfCLI, run_dir: str, worker: bool) -> dict | None:
+def _fit(cli: TextclfCLI, run_dir: str, worker: bool, callbacks: Sequence[L.Callback] = (), test: bool = True) -> dict | None:
     config, dm, model = cli.config, cli.datamodule, cli.model
     history = RunHistory()
     best = ModelCheckpoint(dirpath=run_dir, filename="best", monitor=MONITOR, mode="max", save_last=True,
                            save_top_k=1, enable_version_counter=False, auto_insert_metric_name=False)
-    callbacks = [best, EarlyStopping(monitor=MONITOR, mode="max", patience=config["patience"]), history, RandomState()]
+    callbacks = [best, EarlyStopping(monitor=MONITOR, mode="max", patience=config["patience"]), history, RandomState(),
+                 *callbacks]
     trainer = L.Trainer(**_trainer_config(cli, run_dir, callbacks))
     if not worker and not config["resume"]:
         dump = cli.parser.dump(config, skip_none=False, skip_link_targets=False)
@@ -361,7 +374,7 @@ def _fit(cli: TextclfCLI, run_dir: str, worker: bool) -> dict | None:
         return None
     if trainer.interrupted:
         raise Interrupted(signal.SIGINT)
-    return _final_metrics(run_dir, best.best_model_path, dm, history, config["trainer"]["accelerator"])
+    return _final_metrics(run_dir, best.best_model_path, dm, history, config["trainer"]["accelerator"], test)
 
 
 def _loggers(run_dir: str) -> list:
@@ -376,7 +389,8 @@ def _loggers(run_dir: str) -> list:
     return loggers
 
 
-def _final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: RunHistory, accelerator) -> dict:
+def _final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: RunHistory, accelerator,
+                   test: bool = True) -> dict:
     """Validation and test metrics of the best checkpoint (reloaded from its file), written to metrics.json."""
     if not best_path or not os.path.exists(best_path):
         raise TextclfError(f"training produced no best checkpoint in {run_dir}: train for at least one epoch")
@@ -385,7 +399,7 @@ def _final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: Ru
         accelerator=accelerator if isinstance(accelerator, str) else "auto", devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
     )
     val = trainer.validate(model, dm, verbose=False)[0]
-    test = trainer.test(model, dm, verbose=False)[0] if "test" in dm.splits else None
+    test = trainer.test(model, dm, verbose=False)[0] if test and "test" in dm.splits else None
     summary = history.summary()
     best_epoch = max(history.epochs, key=lambda e: e.get(MONITOR, -1.0)) if history.epochs else {}
     metrics = {

@@ -1,0 +1,64 @@
+"""`textclf baseline`: TF-IDF + logistic regression on train's data and splits, as a checkpoint that
+`predict`, `evaluate` and `load_classifier` use like a neural one."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from conftest import ROOT
+
+from textclf import load_classifier
+from textclf.cli import main
+from textclf.data.prepare import load_splits
+from textclf.errors import TextclfError
+
+
+@pytest.fixture(scope="module", params=["trec", "sst2"])  # six classes, and two (one row of coefficients)
+def baseline_run(request, tmp_path_factory):
+    run = tmp_path_factory.mktemp("baseline") / request.param
+    before = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        assert main(["baseline", "--config", f"configs/{request.param}.yaml", "--run_dir", str(run)]) == 0
+    finally:
+        os.chdir(before)
+    return request.param, run, json.loads((run / "metrics.json").read_text())
+
+
+def test_the_run_directory_and_its_scores(baseline_run):
+    name, run, metrics = baseline_run
+    for f in ("best.ckpt", "config.yaml", "tokenizer.json", "metrics.json", ".textclf-run"):
+        assert (run / f).exists(), f
+    assert metrics["encoder"] == "tfidf" and metrics["C"] in (0.3, 1.0, 3.0, 10.0, 30.0)
+    floor = {"trec": 0.8, "sst2": 0.75}[name]  # well above the majority class (27.6%, 50%)
+    assert metrics["test"]["acc"] > floor and metrics["val"]["acc"] > floor
+
+
+def test_the_checkpoint_reproduces_the_fitted_models_test_accuracy(baseline_run):
+    name, run, metrics = baseline_run
+    assert torch.load(run / "best.ckpt", weights_only=True)["textclf"]["kind"] == "tfidf"
+    clf = load_classifier(str(run / "best.ckpt"))
+    test = load_splits(str(ROOT / "data" / name), label_names=clf.label_names)[0]["test"]
+    probs = clf.predict_proba(test["text"][:])
+    assert probs.shape == (test.num_rows, len(clf.label_names))
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+    accuracy = float((probs.argmax(1) == np.asarray(test["label"][:])).mean())
+    assert accuracy == pytest.approx(metrics["test"]["acc"], abs=1e-9)
+
+
+def test_evaluate_and_predict_accept_it(baseline_run, tmp_path, capsys, monkeypatch):
+    name, run, metrics = baseline_run
+    monkeypatch.chdir(ROOT)
+    assert main(["evaluate", str(run / "best.ckpt"), "--output", str(tmp_path / "e.json")]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())["accuracy"] == pytest.approx(metrics["test"]["acc"], abs=1e-9)
+    capsys.readouterr()
+    assert main(["predict", str(run / "best.ckpt"), "What is the capital of France ?", "--top_k", "2"]) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["label"] in record["probs"] and len(record["probs"]) == 2
+
+
+def test_neural_only_options_are_refused(baseline_run):
+    with pytest.raises(TextclfError, match="is a TF-IDF baseline: --quantize, --precision and --compile apply"):
+        load_classifier(str(baseline_run[1] / "best.ckpt"), quantize=True)

@@ -1,0 +1,57 @@
+"""`textclf tune` on TREC with a tiny budget: trials, pruning storage, the outputs, a search that
+continues where it stopped, and best.yaml that trains the best trial again."""
+
+import json
+import os
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from textclf.cli import main
+
+TRIAL = ["--trainer.max_epochs", "2", "--trainer.limit_train_batches", "6", "--trainer.limit_val_batches", "1.0",
+         "--data.max_length", "32"]
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tune") / "trec-bag"
+    before = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        args = ["tune", "--config", "configs/trec.yaml", "--encoder", "bag", "--budget", "5m", "--output", str(out), *TRIAL]
+        assert main([*args, "--trials", "3"]) == 0
+        assert main([*args, "--trials", "1"]) == 0  # continues the same study
+    finally:
+        os.chdir(before)
+    return out
+
+
+def test_the_search_writes_its_study_trials_and_plot(search):
+    for name in ("study.db", "trials.csv", "search.png", "best.yaml", "best.json", "tune.json"):
+        assert (search / name).exists(), name
+    best = json.loads((search / "best.json").read_text())
+    assert best["trials"] == 4  # the second call added one trial to the first call's three
+    assert len(list((search / "trials").iterdir())) == 4
+
+
+def test_the_test_split_is_never_scored_during_the_search(search):
+    for run in (search / "trials").iterdir():
+        assert json.loads((run / "metrics.json").read_text())["test"] is None
+
+
+def test_best_yaml_trains_the_best_trial_again(search, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    best = json.loads((search / "best.json").read_text())
+    config = yaml.safe_load((search / "best.yaml").read_text())
+    assert config["model"]["encoder"] == "bag" and config["model"]["lr"] == pytest.approx(best["params"]["model.lr"])
+    assert main(["train", "--config", str(search / "best.yaml"), "--run_dir", str(tmp_path / "again")]) == 0
+    again = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert again["val"]["acc"] == pytest.approx(best["val_acc"], rel=1e-5)
+
+
+def test_another_search_in_the_same_output_is_refused(search, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(["tune", "--config", "configs/trec.yaml", "--encoder", "gru", "--output", str(search), *TRIAL]) == 2
+    assert "holds a search with other flags or another encoder" in capsys.readouterr().err

@@ -1,0 +1,53 @@
+"""`textclf baseline`: TF-IDF + logistic regression on the data and splits `textclf train` would use,
+saved into a run directory (best.ckpt, metrics.json, config.yaml, tokenizer.json) under train's rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime
+
+import torch
+
+from textclf.baseline.tfidf import fit_tfidf, to_checkpoint
+from textclf.errors import TextclfError
+from textclf.model.checkpoint import CHECKPOINT_FORMAT
+from textclf.train.command import in_run_dir, parse_train_args
+
+
+def baseline(argv: list[str]) -> dict:
+    """Run `textclf baseline` (train's config files and --data.* flags; --model.* and --trainer.* are not
+    used); returns metrics.json's content."""
+    cli = parse_train_args(argv)
+    config, dm = cli.config, cli.datamodule
+    if config["resume"]:
+        raise TextclfError("--resume does not apply to a TF-IDF baseline (it fits in one step): run it again")
+    run_dir = config["run_dir"] or os.path.join("runs", f"{dm.source_name}-tfidf-{datetime.now():%Y%m%d-%H%M%S}")
+
+    def prepare() -> None:
+        dm.prepare_data()
+        dm.setup("fit")
+
+    def work() -> dict:
+        start = time.perf_counter()
+        split = lambda s: (dm.texts[s], dm.splits[s].labels)  # noqa: E731
+        scores, vec, clf = fit_tfidf(dm.tokenizer, split("train"), split("validation"),
+                                     split("test") if "test" in dm.splits else None)
+        archive = {"format": CHECKPOINT_FORMAT, "tokenizer": dm.tokenizer_json, "label_names": list(dm.label_names),
+                   "preprocessing": {}, "data": dm.source}
+        best = os.path.join(run_dir, "best.ckpt")
+        torch.save(to_checkpoint(vec, clf, dm.num_classes, archive), best + ".tmp")
+        os.replace(best + ".tmp", best)
+        with open(os.path.join(run_dir, "config.yaml"), "w", encoding="utf-8") as f:
+            f.write(cli.parser.dump(config, skip_none=False, skip_link_targets=False))
+        with open(os.path.join(run_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
+            f.write(dm.tokenizer_json)
+        metrics = {"dataset": dm.source_name, "encoder": "tfidf", "val": scores["val"], "test": scores.get("test"),
+                   "C": scores["C"], "features": scores["features"], "wall_seconds": round(time.perf_counter() - start, 3),
+                   "data": dm.stats, "best_checkpoint": best}
+        with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
+            json.dump(metrics, f, indent=2)
+        return metrics
+
+    return in_run_dir(run_dir, config["overwrite"], False, prepare, work)

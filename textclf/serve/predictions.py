@@ -1,0 +1,46 @@
+"""What every classifier that `load_classifier` returns offers on top of its `predict_proba`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from textclf.errors import TextclfError, check_at_least
+
+
+class Predictions:
+    """`predict` records from `predict_proba` (N, C) over `label_names`."""
+
+    label_names: list[str]
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def check_texts(texts: Sequence[str]) -> None:
+        """An empty text is an error naming its position."""
+        for i, t in enumerate(texts):
+            if not isinstance(t, str) or not t.strip():
+                raise TextclfError(f"text {i + 1} is empty: give non-empty texts")
+
+    def predict(self, texts: Sequence[str], batch_size: int | None = None, top_k: int | None = None) -> list[dict]:
+        """One record per text, in input order: {"text", "label", "score", "probs": {label: p}}.
+        `top_k` keeps the k most likely labels in `probs`."""
+        if isinstance(texts, str):
+            texts = [texts]
+        check_at_least("top_k", top_k, 1)
+        probs = self.predict_proba(texts, batch_size)
+        k = len(self.label_names) if top_k is None else min(top_k, len(self.label_names))
+        records = []
+        for text, p in zip(texts, probs):
+            order = np.argsort(-p, kind="stable")[:k]
+            records.append(
+                {
+                    "text": text,
+                    "label": self.label_names[order[0]],
+                    "score": round(float(p[order[0]]), 6),
+                    "probs": {self.label_names[j]: round(float(p[j]), 6) for j in order},
+                }
+            )
+        return records

@@ -1,0 +1,172 @@
+"""`textclf tune`: Optuna's TPE sampler over the options that matter most, one real `textclf train` run
+per trial, pruned by Optuna's median pruner on per-epoch validation accuracy. The test split is never
+scored during the search.
+
+Everything lives in the output folder: study.db (Optuna's SQLite storage: a second call continues the
+same study), trials/NNN/ (each trial's run directory), trials.csv, search.png (the search history),
+and best.yaml, the best trial's whole config: `textclf train --config DIR/best.yaml` trains it again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import warnings
+
+import lightning as L
+import yaml
+
+from textclf.errors import Interrupted, TextclfError
+from textclf.model.encoders import encoder_class
+from textclf.train.command import train
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "tune.json"
+
+
+def suggest(trial, encoder: str) -> dict[str, object]:
+    """The trial's choices as config keys (model.lr, data.batch_size, ...): the options shared by every
+    encoder, then the encoder's own."""
+    params = {
+        "model.lr": trial.suggest_float("model.lr", 5e-4, 1e-2, log=True),
+        "model.weight_decay": trial.suggest_float("model.weight_decay", 1e-3, 0.3, log=True),
+        "model.dropout": trial.suggest_float("model.dropout", 0.1, 0.6),
+        "model.embedding_dropout": trial.suggest_float("model.embedding_dropout", 0.0, 0.4),
+        "model.embedding_dim": trial.suggest_categorical("model.embedding_dim", [64, 128, 256]),
+        "data.batch_size": trial.suggest_categorical("data.batch_size", [32, 64, 128]),
+    }
+    if encoder in ("rnn", "lstm", "gru"):
+        params["model.hidden_size"] = trial.suggest_categorical("model.hidden_size", [64, 128, 256])
+        params["model.pooling"] = trial.suggest_categorical("model.pooling", ["max", "mean", "attention"])
+    elif encoder == "transformer":
+        params["model.num_layers"] = trial.suggest_categorical("model.num_layers", [1, 2])
+        params["model.num_heads"] = trial.suggest_categorical("model.num_heads", [2, 4])
+        params["model.pooling"] = trial.suggest_categorical("model.pooling", ["attention", "mean", "cls"])
+    else:
+        params["model.pooling"] = trial.suggest_categorical("model.pooling", ["mean", "max", "attention"])
+    return params
+
+
+class ReportValidation(L.Callback):
+    """Each epoch's validation accuracy to the trial; the run stops early when the median pruner says so."""
+
+    def __init__(self, trial):
+        self.trial = trial
+        self.pruned = False
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking or "val_acc" not in trainer.callback_metrics:
+            return
+        self.trial.report(float(trainer.callback_metrics["val_acc"]), step=trainer.current_epoch + 1)
+        if self.trial.should_prune():
+            self.pruned = True
+            trainer.should_stop = True
+
+
+def tune(base: list[str], encoder: str, budget_seconds: int, output: str, max_trials: int | None = None,
+         seed: int = 0) -> dict:
+    """Search for `budget_seconds` (or `max_trials` trials) and write the output folder; returns the best trial."""
+    import optuna
+
+    encoder_class(encoder)
+    os.makedirs(os.path.join(output, "trials"), exist_ok=True)
+    _claim(output, {"base": base, "encoder": encoder})
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name="textclf", storage=f"sqlite:///{os.path.abspath(os.path.join(output, 'study.db'))}",
+        direction="maximize", load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+    )
+    for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # a trial a killed call left running
+    started = time.perf_counter()
+
+    def objective(trial) -> float:
+        params = suggest(trial, encoder)
+        run_dir = os.path.join(output, "trials", f"{trial.number:03d}")
+        args = [*base, "--model.encoder", encoder, "--run_dir", run_dir, "--trainer.enable_progress_bar", "false"]
+        for key, value in params.items():
+            args += [f"--{key}", str(value)]
+        if os.path.isdir(run_dir) and os.listdir(run_dir):
+            args.append("--overwrite")
+        report = ReportValidation(trial)
+        t0 = time.perf_counter()
+        metrics = train(args, callbacks=[report], test=False)
+        trial.set_user_attr("run_dir", run_dir)
+        trial.set_user_attr("seconds", round(time.perf_counter() - t0, 1))
+        trial.set_user_attr("epochs", metrics["epochs"])
+        _progress(trial, metrics, report.pruned, study, started)
+        if report.pruned:
+            raise optuna.TrialPruned()
+        return metrics["val"]["acc"]
+
+    try:
+        study.optimize(objective, timeout=budget_seconds, n_trials=max_trials)
+    except Interrupted as stop:
+        raise Interrupted(stop.signum, "interrupted: run the same command again to continue the search "
+                                       f"(finished trials are kept in {output}/study.db)") from None
+    return _write_results(study, output)
+
+
+def _claim(output: str, recorded: dict) -> None:
+    """An output folder serves one search: the same base flags and encoder, or it is refused."""
+    path = os.path.join(output, MANIFEST)
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            before = json.load(f)
+        if before != recorded:
+            raise TextclfError(f"--output {output} holds a search with other flags or another encoder: "
+                               "choose another --output (or repeat that search's flags to continue it)")
+        return
+    if os.listdir(os.path.join(output, "trials")) or os.path.exists(os.path.join(output, "study.db")):
+        raise TextclfError(f"--output {output} holds files that are not a textclf search: choose another --output")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(recorded, f, indent=2)
+
+
+def _progress(trial, metrics: dict, pruned: bool, study, started: float) -> None:
+    finished = [t for t in study.trials if t.value is not None]
+    best = max([t.value for t in finished] + [metrics["val"]["acc"]])
+    state = f"pruned after epoch {metrics['epochs']}" if pruned else f"val acc {metrics['val']['acc']:.4f}"
+    print(f"trial {trial.number:3d}: {state} in {trial.user_attrs['seconds']:.0f}s | best {best:.4f} | "
+          f"elapsed {time.perf_counter() - started:.0f}s | "
+          + ", ".join(f"{k.split('.', 1)[1]}={_short(v)}" for k, v in trial.params.items()), flush=True)
+
+
+def _short(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _write_results(study, output: str) -> dict:
+    """best.yaml (the best trial's config, to train again), trials.csv and search.png."""
+    import optuna
+
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not done:
+        raise TextclfError("no trial finished within the budget: give a larger --budget")
+    best = study.best_trial
+    with open(os.path.join(best.user_attrs["run_dir"], "config.yaml"), encoding="utf-8") as f:
+        config = yaml.safe_load(f)
+    for key in ("run_dir", "overwrite", "resume"):
+        config.pop(key, None)
+    header = (f"# textclf tune: trial {best.number} of {len(study.trials)}, validation accuracy {best.value:.4f}\n"
+              f"# Run: textclf train --config {os.path.join(output, 'best.yaml')}\n")
+    with open(os.path.join(output, "best.yaml"), "w", encoding="utf-8") as f:
+        f.write(header + yaml.safe_dump(config, sort_keys=False))
+    study.trials_dataframe().to_csv(os.path.join(output, "trials.csv"), index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # optuna marks its matplotlib plots experimental
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = optuna.visualization.matplotlib.plot_optimization_history(study)
+        ax.set_ylabel("validation accuracy")
+        ax.figure.savefig(os.path.join(output, "search.png"), dpi=120, bbox_inches="tight")
+    summary = {"best_trial": best.number, "val_acc": best.value, "params": best.params, "trials": len(study.trials),
+               "complete": len(done), "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)}
+    with open(os.path.join(output, "best.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+    return summary
