@@ -36,6 +36,16 @@ def test_the_search_writes_its_study_trials_and_plot(search):
     assert len(list((search / "trials").iterdir())) == 4
 
 
+def test_the_search_starts_from_the_config_as_it_is(search):
+    import optuna
+
+    study = optuna.load_study(study_name="textclf", storage=f"sqlite:///{search / 'study.db'}")
+    first = study.trials[0].params
+    # configs/trec.yaml: lr 0.005, weight_decay 0.1, dropout 0.4, embedding_dim 128, batch_size 64; bag pools by mean
+    assert first == {"model.lr": 0.005, "model.weight_decay": 0.1, "model.dropout": 0.4, "model.embedding_dropout": 0.2,
+                     "model.embedding_dim": 128, "data.batch_size": 64, "model.pooling": "mean"}
+
+
 def test_the_test_split_is_never_scored_during_the_search(search):
     for run in (search / "trials").iterdir():
         assert json.loads((run / "metrics.json").read_text())["test"] is None

@@ -20,7 +20,7 @@ from textclf.errors import Interrupted, TextclfError
 
 # --batch_size of evaluate and predict; unset, Classifier.batch_size decides
 BATCH_SIZE_HELP = "texts per forward pass (default: the fastest measured on CPU for the model's path)"
-USAGE = """usage: textclf {train,evaluate,predict,compare,tune,baseline,data} ...
+USAGE = """usage: textclf {train,evaluate,predict,compare,tune,baseline,ensemble,data} ...
 
   train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
   evaluate  runs/x/best.ckpt [--data PATH_OR_HUB_ID] [--split test] [--output metrics.json]
@@ -28,6 +28,7 @@ USAGE = """usage: textclf {train,evaluate,predict,compare,tune,baseline,data} ..
   compare   --config configs/sst2.yaml --encoders bag,rnn,lstm,gru,transformer --seeds 3 --output reports/sst2
   tune      --config configs/sst2.yaml --encoder gru --budget 20m --output tune/sst2-gru   (then: train --config tune/sst2-gru/best.yaml)
   baseline  --config configs/sst2.yaml [--data.*] [--run_dir runs/t]   (TF-IDF + logistic regression: the number to beat)
+  ensemble  runs/a/best.ckpt runs/b/best.ckpt ... --output runs/ab.ckpt   (predict averages the members)
   data      --config configs/sst2.yaml [--data.*]   (load, tokenize and report on the data)
 
 Run `textclf COMMAND --help` for a command's options; --debug shows tracebacks."""
@@ -149,6 +150,21 @@ def _only_config_flags(passthrough: list[str], command: str) -> None:
     bad = [a for a in passthrough if a.startswith("--") and not re.match(r"--(model|data|trainer)\.", a)]
     if bad:
         raise TextclfError(f"unknown flag {bad[0]} for textclf {command}: see textclf {command} --help")
+
+
+def ensemble_command(argv: list[str]) -> int:
+    p = _Parser(prog="textclf ensemble", description="One checkpoint whose predict averages the class probabilities "
+                "of several (e.g. the seeds of one config).")
+    p.add_argument("checkpoints", nargs="+", help="two or more checkpoints trained on the same labels")
+    p.add_argument("--output", required=True, help="the ensemble checkpoint to write, e.g. runs/sst2-ensemble.ckpt")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    args = p.parse_args(argv)
+
+    from textclf.serve.ensemble import make_ensemble
+
+    archive = make_ensemble(args.checkpoints, args.output, args.overwrite)
+    print(f"{args.output}: {len(archive['members'])} members, labels {', '.join(archive['label_names'])}")
+    return 0
 
 
 def baseline_command(argv: list[str]) -> int:
@@ -389,6 +405,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "compare": compare_command,
     "tune": tune_command,
     "baseline": baseline_command,
+    "ensemble": ensemble_command,
     "data": data_command,
 }
 

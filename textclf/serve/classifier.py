@@ -126,8 +126,19 @@ def load_classifier(path: str, device: str = "cpu", quantize: bool = False, prec
     kernels. The accuracy change and speed of each are in bench/README.md (Performance)."""
     if quantize and compile:
         raise TextclfError("--quantize and --compile do not combine: choose one")
-    ckpt = read_checkpoint(path)
-    if ckpt["textclf"].get("kind") == "tfidf":
+    return classifier_from(read_checkpoint(path), path, device, quantize, precision, compile, fold)
+
+
+def classifier_from(ckpt: dict, path: str, device: str = "cpu", quantize: bool = False, precision: str = "fp32",
+                    compile: bool = False, fold: bool = True) -> Predictions:
+    """The classifier of a checkpoint dict read from `path`: a network, a TF-IDF baseline or an ensemble."""
+    kind = ckpt["textclf"].get("kind")
+    if kind == "ensemble":
+        from textclf.serve.ensemble import EnsembleClassifier
+
+        return EnsembleClassifier(ckpt, path, device=device, quantize=quantize, precision=precision, compile=compile,
+                                  fold=fold)
+    if kind == "tfidf":
         from textclf.baseline.tfidf import TfidfClassifier
 
         if quantize or compile or precision != "fp32":

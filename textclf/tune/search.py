@@ -1,6 +1,7 @@
 """`textclf tune`: Optuna's TPE sampler over the options that matter most, one real `textclf train` run
-per trial, pruned by Optuna's median pruner on per-epoch validation accuracy. The test split is never
-scored during the search.
+per trial, pruned by Optuna's median pruner on per-epoch validation accuracy (from the second epoch, once
+five trials have finished). The first trial is the config as it is, so the best is never worse than
+training without a search, on validation. The test split is never scored during the search.
 
 Everything lives in the output folder: study.db (Optuna's SQLite storage: a second call continues the
 same study), trials/NNN/ (each trial's run directory), trials.csv, search.png (the search history),
@@ -27,27 +28,60 @@ log = logging.getLogger(__name__)
 MANIFEST = "tune.json"
 
 
-def suggest(trial, encoder: str) -> dict[str, object]:
-    """The trial's choices as config keys (model.lr, data.batch_size, ...): the options shared by every
-    encoder, then the encoder's own."""
-    params = {
-        "model.lr": trial.suggest_float("model.lr", 5e-4, 1e-2, log=True),
-        "model.weight_decay": trial.suggest_float("model.weight_decay", 1e-3, 0.3, log=True),
-        "model.dropout": trial.suggest_float("model.dropout", 0.1, 0.6),
-        "model.embedding_dropout": trial.suggest_float("model.embedding_dropout", 0.0, 0.4),
-        "model.embedding_dim": trial.suggest_categorical("model.embedding_dim", [64, 128, 256]),
-        "data.batch_size": trial.suggest_categorical("data.batch_size", [32, 64, 128]),
+def search_space(encoder: str) -> dict[str, tuple]:
+    """What is searched, as config keys: ("float", low, high, log) or ("choice", values). The options
+    shared by every encoder, then the encoder's own."""
+    space: dict[str, tuple] = {
+        "model.lr": ("float", 5e-4, 1e-2, True),
+        "model.weight_decay": ("float", 1e-3, 0.3, True),
+        "model.dropout": ("float", 0.1, 0.6, False),
+        "model.embedding_dropout": ("float", 0.0, 0.4, False),
+        "model.embedding_dim": ("choice", [64, 128, 256]),
+        "data.batch_size": ("choice", [32, 64, 128]),
     }
     if encoder in ("rnn", "lstm", "gru"):
-        params["model.hidden_size"] = trial.suggest_categorical("model.hidden_size", [64, 128, 256])
-        params["model.pooling"] = trial.suggest_categorical("model.pooling", ["max", "mean", "attention"])
+        space["model.hidden_size"] = ("choice", [64, 128, 256])
+        space["model.pooling"] = ("choice", ["max", "mean", "attention"])
     elif encoder == "transformer":
-        params["model.num_layers"] = trial.suggest_categorical("model.num_layers", [1, 2])
-        params["model.num_heads"] = trial.suggest_categorical("model.num_heads", [2, 4])
-        params["model.pooling"] = trial.suggest_categorical("model.pooling", ["attention", "mean", "cls"])
+        space["model.num_layers"] = ("choice", [1, 2])
+        space["model.num_heads"] = ("choice", [2, 4])
+        space["model.pooling"] = ("choice", ["attention", "mean", "cls"])
     else:
-        params["model.pooling"] = trial.suggest_categorical("model.pooling", ["mean", "max", "attention"])
+        space["model.pooling"] = ("choice", ["mean", "max", "attention"])
+    return space
+
+
+def suggest(trial, encoder: str) -> dict[str, object]:
+    """The trial's choices for every key of the search space."""
+    params = {}
+    for key, (kind, *spec) in search_space(encoder).items():
+        if kind == "float":
+            low, high, log = spec
+            params[key] = trial.suggest_float(key, low, high, log=log)
+        else:
+            params[key] = trial.suggest_categorical(key, spec[0])
     return params
+
+
+def starting_point(base: list[str], encoder: str) -> dict[str, object]:
+    """The base config's own values of the searched keys (the encoder's defaults where unset), those
+    inside the space: the first trial, so the search starts from what training without it would do."""
+    from textclf.model.encoders import encoder_options
+    from textclf.train.command import parse_train_args
+
+    config = parse_train_args([*base, "--model.encoder", encoder]).config
+    defaults = encoder_options(encoder)
+    point = {}
+    for key, (kind, *spec) in search_space(encoder).items():
+        group, name = key.split(".", 1)
+        value = config[group][name]
+        if value is None:
+            value = defaults.get(name)
+        if kind == "float" and value is not None and spec[0] <= value <= spec[1]:
+            point[key] = float(value)
+        elif kind == "choice" and value in spec[0]:
+            point[key] = value
+    return point
 
 
 class ReportValidation(L.Callback):
@@ -78,8 +112,10 @@ def tune(base: list[str], encoder: str, budget_seconds: int, output: str, max_tr
     study = optuna.create_study(
         study_name="textclf", storage=f"sqlite:///{os.path.abspath(os.path.join(output, 'study.db'))}",
         direction="maximize", load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
     )
+    if not study.trials:
+        study.enqueue_trial(starting_point(base, encoder))
     for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # a trial a killed call left running
     started = time.perf_counter()

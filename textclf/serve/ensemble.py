@@ -1,0 +1,68 @@
+"""Several checkpoints as one: `textclf ensemble A.ckpt B.ckpt ... --output E.ckpt` writes one checkpoint
+whose `predict` averages the members' class probabilities (e.g. the seeds of one config).
+
+The members are stored whole (each with its own tokenizer, preprocessing and weights), so they may
+differ in encoder or tokenizer; they must share their label names, in the same order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from textclf.errors import TextclfError
+from textclf.model.checkpoint import CHECKPOINT_FORMAT, read_checkpoint
+from textclf.serve.predictions import Predictions
+
+KIND = "ensemble"
+
+
+def make_ensemble(paths: Sequence[str], output: str, overwrite: bool = False) -> dict:
+    """Write the ensemble of the checkpoints `paths` to `output`; returns its archive."""
+    if len(paths) < 2:
+        raise TextclfError("an ensemble needs at least two checkpoints")
+    if os.path.exists(output) and not overwrite:
+        raise TextclfError(f"--output {output} exists: choose another path or pass --overwrite to replace it")
+    members = [read_checkpoint(p) for p in paths]
+    labels = list(members[0]["textclf"]["label_names"])
+    for path, member in zip(paths, members):
+        if member["textclf"].get("kind") == KIND:
+            raise TextclfError(f"{path} is an ensemble already: give its members instead")
+        if list(member["textclf"]["label_names"]) != labels:
+            raise TextclfError(f"{path} has the labels {member['textclf']['label_names']} but {paths[0]} has {labels}: "
+                               "ensemble members must be trained on the same labels")
+    archive = {"format": CHECKPOINT_FORMAT, "kind": KIND, "label_names": labels,
+               "data": dict(members[0]["textclf"].get("data", {})), "members": [m["textclf"] for m in members],
+               "sources": [os.path.abspath(p) for p in paths]}
+    state = {f"{i}.{key}": value for i, m in enumerate(members) for key, value in m["state_dict"].items()}
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    torch.save({"textclf": archive, "state_dict": state}, output + ".tmp")
+    os.replace(output + ".tmp", output)  # a failed or interrupted write leaves any earlier file whole
+    return archive
+
+
+class EnsembleClassifier(Predictions):
+    """The members' classifiers; `predict_proba` is the mean of theirs."""
+
+    def __init__(self, ckpt: dict, path: str, **options):
+        from textclf.serve.classifier import classifier_from
+
+        archive = ckpt["textclf"]
+        self.label_names = list(archive["label_names"])
+        self.data_source = dict(archive.get("data", {}))
+        self.members = []
+        for i, member in enumerate(archive["members"]):
+            prefix = f"{i}."
+            weights = {k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+            self.members.append(classifier_from({"textclf": member, "state_dict": weights}, f"{path} (member {i + 1})",
+                                                **options))
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """The mean of the members' class probabilities (N, C), rows in input order."""
+        return np.mean([m.predict_proba(texts, batch_size) for m in self.members], axis=0)
+
+    def __repr__(self) -> str:
+        return f"EnsembleClassifier({len(self.members)} members, labels={self.label_names})"
