@@ -1,8 +1,8 @@
 """`textclf baseline`: TF-IDF + logistic regression on train's data and splits, as a checkpoint that
 `predict`, `evaluate` and `load_classifier` use like a neural one."""
 
+import contextlib
 import json
-import os
 
 import numpy as np
 import pytest
@@ -18,12 +18,8 @@ from textclf.errors import TextclfError
 @pytest.fixture(scope="module", params=["trec", "sst2"])  # six classes, and two (one row of coefficients)
 def baseline_run(request, tmp_path_factory):
     run = tmp_path_factory.mktemp("baseline") / request.param
-    before = os.getcwd()
-    os.chdir(ROOT)
-    try:
+    with contextlib.chdir(ROOT):  # the configs name data/ relative to the project root
         assert main(["baseline", "--config", f"configs/{request.param}.yaml", "--run_dir", str(run)]) == 0
-    finally:
-        os.chdir(before)
     return request.param, run, json.loads((run / "metrics.json").read_text())
 
 

@@ -1,7 +1,7 @@
 """`textclf ensemble`: one checkpoint whose predictions are the mean of its members'."""
 
+import contextlib
 import json
-import os
 
 import numpy as np
 import pytest
@@ -20,12 +20,8 @@ def members(trained_run, tmp_path_factory):
     from textclf.train.command import train
 
     other = tmp_path_factory.mktemp("ensemble") / "bag"
-    before = os.getcwd()
-    os.chdir(ROOT)
-    try:
+    with contextlib.chdir(ROOT):  # the configs name data/ relative to the project root
         train(["--config", "configs/sst2.yaml", "--run_dir", str(other), "--model.encoder", "bag", "--seed", "7", *TINY])
-    finally:
-        os.chdir(before)
     return [str(trained_run[0] / "best.ckpt"), str(other / "best.ckpt")]
 
 

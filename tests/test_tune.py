@@ -1,8 +1,8 @@
 """`textclf tune` on TREC with a tiny budget: trials, pruning storage, the outputs, a search that
 continues where it stopped, and best.yaml that trains the best trial again."""
 
+import contextlib
 import json
-import os
 
 import pytest
 import yaml
@@ -17,14 +17,10 @@ TRIAL = ["--trainer.max_epochs", "2", "--trainer.limit_train_batches", "6", "--t
 @pytest.fixture(scope="module")
 def search(tmp_path_factory):
     out = tmp_path_factory.mktemp("tune") / "trec-bag"
-    before = os.getcwd()
-    os.chdir(ROOT)
-    try:
+    with contextlib.chdir(ROOT):  # the configs name data/ relative to the project root
         args = ["tune", "--config", "configs/trec.yaml", "--encoder", "bag", "--budget", "5m", "--output", str(out), *TRIAL]
         assert main([*args, "--trials", "3"]) == 0
         assert main([*args, "--trials", "1"]) == 0  # continues the same study
-    finally:
-        os.chdir(before)
     return out
 
 
