@@ -3,17 +3,14 @@ saved into a run directory (best.ckpt, metrics.json, config.yaml, tokenizer.json
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from datetime import datetime
 
-import torch
-
 from textclf.baseline.tfidf import fit_tfidf, to_checkpoint
 from textclf.errors import TextclfError
-from textclf.model.checkpoint import CHECKPOINT_FORMAT
-from textclf.train.command import in_run_dir, parse_train_args
+from textclf.model.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
+from textclf.train.command import in_run_dir, parse_train_args, write_metrics, write_run_files
 
 
 def baseline(argv: list[str]) -> dict:
@@ -37,17 +34,12 @@ def baseline(argv: list[str]) -> dict:
         archive = {"format": CHECKPOINT_FORMAT, "tokenizer": dm.tokenizer_json, "label_names": list(dm.label_names),
                    "preprocessing": {}, "data": dm.source}
         best = os.path.join(run_dir, "best.ckpt")
-        torch.save(to_checkpoint(vec, clf, dm.num_classes, archive), best + ".tmp")
-        os.replace(best + ".tmp", best)
-        with open(os.path.join(run_dir, "config.yaml"), "w", encoding="utf-8") as f:
-            f.write(cli.parser.dump(config, skip_none=False, skip_link_targets=False))
-        with open(os.path.join(run_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
-            f.write(dm.tokenizer_json)
+        save_checkpoint(to_checkpoint(vec, clf, dm.num_classes, archive), best)
+        write_run_files(cli, run_dir)
         metrics = {"dataset": dm.source_name, "encoder": "tfidf", "val": scores["val"], "test": scores.get("test"),
                    "C": scores["C"], "features": scores["features"], "wall_seconds": round(time.perf_counter() - start, 3),
                    "data": dm.stats, "best_checkpoint": best}
-        with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
-            json.dump(metrics, f, indent=2)
+        write_metrics(run_dir, metrics)
         return metrics
 
     return in_run_dir(run_dir, config["overwrite"], False, prepare, work)

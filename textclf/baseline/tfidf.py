@@ -56,11 +56,6 @@ def fit_tfidf(tokenizer: Tokenizer, train: tuple[list[str], np.ndarray], val: tu
     return out, vec, clf
 
 
-def tfidf_logreg(tokenizer: Tokenizer, train, val, test) -> dict:
-    """The scores of `fit_tfidf` alone (textclf compare's reference row)."""
-    return fit_tfidf(tokenizer, train, val, test)[0]
-
-
 def to_checkpoint(vec: TfidfVectorizer, clf: LogisticRegression, num_classes: int, archive: dict) -> dict:
     """A checkpoint dict of the fitted model: `archive` (tokenizer, labels, data source) plus the n-gram
     vocabulary in column order and the weights as tensors. A binary model's one row of coefficients

@@ -21,7 +21,7 @@ import numpy as np
 
 from textclf.compare.plan import plan
 from textclf.errors import Interrupted, TextclfError
-from textclf.model.encoders import encoder_options, option_names
+from textclf.model.encoders import foreign_options
 from textclf.train.run_dir import (
     RunDirLock,
     check_writable,
@@ -153,7 +153,7 @@ def _compare(cli, config: str, base: list[str], encoders: list[str], seeds: list
         if shares_tokenizer:
             args += ["--data.tokenizer_file", tok_path]
         # options of the other encoders (e.g. --model.hidden_size for the Transformer) are unset for this one
-        for key in sorted(option_names() - set(encoder_options(run.encoder))):
+        for key in sorted(foreign_options(run.encoder)):
             args += [f"--model.{key}", "null"]
         for key, value in run.vary.items():
             args += [f"--{key}", value]
@@ -224,14 +224,14 @@ def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.nda
 
 
 def _tfidf(output: str, dm, eval_split: str) -> dict:
-    from textclf.baseline.tfidf import tfidf_logreg
+    from textclf.baseline.tfidf import fit_tfidf
 
     path = os.path.join(output, "tfidf.json")
     if os.path.exists(path):
         with open(path) as f:
             return json.load(f)
     split = lambda s: (dm.texts[s], dm.splits[s].labels)  # noqa: E731
-    result = tfidf_logreg(dm.tokenizer, split("train"), split("validation"), split("test") if "test" in dm.splits else None)
+    result = fit_tfidf(dm.tokenizer, split("train"), split("validation"), split("test") if "test" in dm.splits else None)[0]
     with open(path, "w") as f:
         json.dump(result, f)
     print(f"TF-IDF + logistic regression: {eval_split} acc {result.get('test', result['val'])['acc']:.4f}", flush=True)

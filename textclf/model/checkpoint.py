@@ -13,13 +13,13 @@ import contextlib
 import os
 import pickle
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 
 import torch
 
 from textclf.errors import TextclfError
-from textclf.model.encoders import encoder_options, option_names, resolve_options
+from textclf.model.encoders import encoder_options, foreign_options, resolve_options
 from textclf.model.network import PARTS, NetworkConfig, TextNetwork
 
 CHECKPOINT_KEY = "textclf"  # the archive part of a checkpoint
@@ -46,6 +46,24 @@ class Archive:
     def from_dict(cls, archive: Mapping) -> Archive:
         return cls(NetworkConfig(**archive["network"]), archive["tokenizer"], list(archive["label_names"]),
                    dict(archive.get("preprocessing", {})), dict(archive.get("data", {})))
+
+
+def write_whole(path: str, write: Callable[[str], None]) -> None:
+    """`write(tmp)` to a temporary file renamed over `path`: a failed or killed write leaves the earlier
+    file whole and no temporary file behind."""
+    path = os.fspath(path)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+
+
+def save_checkpoint(ckpt: dict, path: str) -> None:
+    """`torch.save` of a checkpoint dict, whole or not at all."""
+    write_whole(path, lambda tmp: torch.save(ckpt, tmp))
 
 
 def read_checkpoint(path: str, map_location="cpu") -> dict:
@@ -78,6 +96,13 @@ def read_checkpoint(path: str, map_location="cpu") -> dict:
 RETIRED_OPTIONS = ("packed", "side_by_side", "num_embeddings", "num_classes", "label_names")
 
 
+def upgrade_model_options(options: Mapping) -> dict:
+    """A format-1 model section (a checkpoint's hyperparameters or a run's config.yaml `model:`) as the
+    current LitTextClassifier takes it: the retired keys dropped, the options its encoder does not take unset."""
+    foreign = foreign_options(options.get("encoder", "gru"))
+    return {key: (None if key in foreign else value) for key, value in options.items() if key not in RETIRED_OPTIONS}
+
+
 def upgrade(ckpt: dict) -> dict:
     """A checkpoint of format 1 rewritten in place to the current format (a current one is returned as it is):
     the network config gathered from the flat hyperparameters, options that the encoder does not take
@@ -97,8 +122,7 @@ def upgrade(ckpt: dict) -> dict:
         network, archive["tokenizer"], list(archive["label_names"]),
         {k: preprocessing[k] for k in ("max_length", "truncation") if k in preprocessing}, archive.get("data", {}),
     ).to_dict()
-    ckpt["hyper_parameters"] = {key: (None if key in option_names() and key not in options else value)
-                                for key, value in hp.items() if key not in RETIRED_OPTIONS}
+    ckpt["hyper_parameters"] = upgrade_model_options(hp)
     ckpt["state_dict"] = {(NETWORK_PREFIX + key if key.split(".", 1)[0] in PARTS else key): value
                           for key, value in ckpt["state_dict"].items()}
     return ckpt

@@ -11,10 +11,9 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from textclf.errors import TextclfError
-from textclf.model.checkpoint import CHECKPOINT_FORMAT, read_checkpoint
+from textclf.model.checkpoint import CHECKPOINT_FORMAT, read_checkpoint, save_checkpoint
 from textclf.serve.predictions import Predictions
 
 KIND = "ensemble"
@@ -39,8 +38,7 @@ def make_ensemble(paths: Sequence[str], output: str, overwrite: bool = False) ->
                "sources": [os.path.abspath(p) for p in paths]}
     state = {f"{i}.{key}": value for i, m in enumerate(members) for key, value in m["state_dict"].items()}
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    torch.save({"textclf": archive, "state_dict": state}, output + ".tmp")
-    os.replace(output + ".tmp", output)  # a failed or interrupted write leaves any earlier file whole
+    save_checkpoint({"textclf": archive, "state_dict": state}, output)  # an earlier file stays whole on failure
     return archive
 
 

@@ -28,8 +28,7 @@ from lightning.pytorch.plugins.io import CheckpointIO
 
 from textclf.data.datamodule import TextDataModule
 from textclf.errors import Interrupted, TextclfError
-from textclf.model.checkpoint import RETIRED_OPTIONS, read_checkpoint
-from textclf.model.encoders import encoder_options, option_names
+from textclf.model.checkpoint import RETIRED_OPTIONS, read_checkpoint, upgrade_model_options
 from textclf.train.history import RunHistory
 from textclf.train.module import LitTextClassifier, load_module
 from textclf.train.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState
@@ -150,7 +149,7 @@ def _with_resumed_config(argv: list[str]) -> list[str]:
 def _upgraded_config(path: str) -> str:
     """The run's config.yaml as this version reads it: the path itself, or for a run trained before the
     package layout (its model section named speed switches, data sizes and every encoder's options)
-    the config without them, as a YAML string."""
+    the config upgraded by `upgrade_model_options`, as a YAML string."""
     import yaml
 
     with open(path, encoding="utf-8") as f:
@@ -158,11 +157,7 @@ def _upgraded_config(path: str) -> str:
     model = config.get("model") or {}
     if not any(key in model for key in RETIRED_OPTIONS):
         return path
-    for key in RETIRED_OPTIONS:
-        model.pop(key, None)
-    taken = encoder_options(model.get("encoder", "gru"))
-    for key in option_names() - set(taken):
-        model.pop(key, None)
+    config["model"] = upgrade_model_options(model)
     return yaml.safe_dump(config)
 
 
@@ -351,11 +346,7 @@ def _fit(cli: TextclfCLI, run_dir: str, worker: bool, callbacks: Sequence[L.Call
                  *callbacks]
     trainer = L.Trainer(**_trainer_config(cli, run_dir, callbacks))
     if not worker and not config["resume"]:
-        dump = cli.parser.dump(config, skip_none=False, skip_link_targets=False)
-        with open(os.path.join(run_dir, "config.yaml"), "w", encoding="utf-8") as f:
-            f.write(dump)
-        with open(os.path.join(run_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
-            f.write(dm.tokenizer_json)
+        write_run_files(cli, run_dir)
     last = os.path.join(run_dir, "last.ckpt")
     try:
         trainer.fit(model, dm, ckpt_path=last if config["resume"] else None, weights_only=True)
@@ -399,14 +390,14 @@ def _final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: Ru
         accelerator=accelerator if isinstance(accelerator, str) else "auto", devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
     )
     val = trainer.validate(model, dm, verbose=False)[0]
-    test = trainer.test(model, dm, verbose=False)[0] if test and "test" in dm.splits else None
+    scores = trainer.test(model, dm, verbose=False)[0] if test and "test" in dm.splits else None
     summary = history.summary()
     best_epoch = max(history.epochs, key=lambda e: e.get(MONITOR, -1.0)) if history.epochs else {}
     metrics = {
         "dataset": dm.source_name,
         "encoder": model.hparams.encoder,
         "val": {k.removeprefix("val_"): v for k, v in val.items()},
-        "test": {k.removeprefix("test_"): v for k, v in test.items()} if test else None,
+        "test": {k.removeprefix("test_"): v for k, v in scores.items()} if scores else None,
         "best_epoch": best_epoch.get("epoch"),
         "seconds_to_best": best_epoch.get("elapsed"),
         "wall_seconds": round(history.elapsed(), 3),  # training and validation, over all pieces of a resumed run
@@ -415,6 +406,18 @@ def _final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: Ru
         "best_checkpoint": os.path.join(run_dir, "best.ckpt"),
         **summary,
     }
+    write_metrics(run_dir, metrics)
+    return metrics
+
+
+def write_run_files(cli: TextclfCLI, run_dir: str) -> None:
+    """config.yaml (the whole resolved config, to resume or repeat the run) and tokenizer.json."""
+    with open(os.path.join(run_dir, "config.yaml"), "w", encoding="utf-8") as f:
+        f.write(cli.parser.dump(cli.config, skip_none=False, skip_link_targets=False))
+    with open(os.path.join(run_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
+        f.write(cli.datamodule.tokenizer_json)
+
+
+def write_metrics(run_dir: str, metrics: dict) -> None:
     with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
-    return metrics

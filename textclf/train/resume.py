@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import os
 import random
 
 import lightning as L
@@ -24,6 +23,8 @@ import torch
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from textclf.model.checkpoint import write_whole
 
 
 def random_states() -> dict:
@@ -91,11 +92,5 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoints written whole or not at all: a temporary file renamed over the old one."""
 
     def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
-        path = os.fspath(path)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        try:
-            super().save_checkpoint(checkpoint, tmp, storage_options)
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(tmp)
+        save = super().save_checkpoint
+        write_whole(path, lambda tmp: save(checkpoint, tmp, storage_options))

@@ -25,7 +25,7 @@ ENCODERS: dict[str, type[nn.Module]] = {
     "transformer": TransformerEncoder,
 }
 
-__all__ = ["ENCODERS", "RecurrentEncoder", "build_encoder", "encoder_class", "encoder_options", "option_names",
+__all__ = ["ENCODERS", "RecurrentEncoder", "build_encoder", "encoder_class", "encoder_options", "foreign_options", "option_names",
            "resolve_options"]
 
 
@@ -48,6 +48,11 @@ def encoder_options(name: str) -> dict[str, object]:
 def option_names() -> set[str]:
     """Every option of any encoder."""
     return {key for name in ENCODERS for key in encoder_options(name)}
+
+
+def foreign_options(name: str) -> set[str]:
+    """Options of other encoders that `name` does not take."""
+    return option_names() - set(encoder_options(name))
 
 
 def resolve_options(name: str, given: Mapping[str, object]) -> dict[str, object]:
