@@ -190,3 +190,14 @@ def test_pooled_states_match_torchs_packed_bidirectional_kernel(name, pooling, n
             pool = enc.pool if pooling == "attention" else MaskedPooling(pooling, 12)
             expected = pool(pad_packed_sequence(out, batch_first=True)[0], mask)
         torch.testing.assert_close(enc(x, lengths, mask), expected, atol=1e-6, rtol=1e-5)
+
+
+def test_bigram_ids_hash_each_ordered_pair_and_start_from_padding():
+    from textclf.model.embedding import bigram_ids
+
+    ids = torch.tensor([[3, 4, 3, 4, 0], [4, 3, 4, 3, 0]])
+    b = bigram_ids(ids, 50_000)
+    assert b.shape == ids.shape and b.min() >= 0 and b.max() < 50_000
+    assert b[0, 1] == b[0, 3] == b[1, 2]  # (3, 4) wherever it occurs
+    assert b[0, 1] != b[0, 2]  # (3, 4) and (4, 3) differ
+    assert b[0, 0] == bigram_ids(torch.tensor([[3]]), 50_000)[0, 0]  # the first token pairs with [PAD]

@@ -138,3 +138,53 @@ def test_pretrained_vectors_start_the_embedding_and_freeze_keeps_them(trec, tmp_
     fit(model, trec, tmp_path, steps=5)
     changed = [not torch.equal(weight[vocab[w]], torch.tensor(v)) for w, v in vectors.items()]
     assert not any(changed) if freeze else all(changed)
+
+
+class RecordEmbeddingInput(L.Callback):
+    """The ids the token table reads, in training and in validation, next to the batch's own ids."""
+
+    def __init__(self):
+        self.seen = {"train": [], "val": []}
+        self.stage = "train"
+
+    def on_fit_start(self, trainer, pl_module):
+        pl_module.network.embedding.embed.register_forward_hook(
+            lambda module, args, out: self.seen[self.stage].append(args[0].clone()))
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.stage = "train"
+        self.seen.setdefault("train_batches", []).append(batch["input_ids"].clone())
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
+        self.stage = "val"
+        self.seen.setdefault("val_batches", []).append(batch["input_ids"].clone())
+
+
+def test_word_dropout_replaces_tokens_by_unk_in_training_only(trec, tmp_path):
+    record = RecordEmbeddingInput()
+    fit(built(trec, encoder="bag", word_dropout=0.3), trec, tmp_path, steps=10, callbacks=[record])
+    fed, given = torch.cat([t.flatten() for t in record.seen["train"]]), torch.cat(
+        [t.flatten() for t in record.seen["train_batches"]])
+    real = given != 0
+    assert torch.equal(fed[~real], given[~real])  # padding stays padding
+    changed = fed[real] != given[real]
+    assert (fed[real][changed] == 1).all()  # a dropped token becomes [UNK]
+    share = changed.float().mean().item()
+    assert 0.25 < share < 0.32  # 0.3 of the tokens, less the ones that were [UNK] already
+    val_fed = torch.cat([t.flatten() for t in record.seen["val"]])
+    assert torch.equal(val_fed, torch.cat([t.flatten() for t in record.seen["val_batches"]]))
+
+
+def test_hashed_bigrams_train_and_make_a_bag_see_word_order(trec, tmp_path):
+    model = built(trec, encoder="bag", bigrams=1000, lr=0.05)
+    table = model.network.embedding.bigrams.weight
+    assert table.shape == (1000, 16) and not table.any()  # starts as the unigram model
+    fit(model, trec, tmp_path, steps=10)
+    assert model.network.embedding.bigrams.weight.abs().sum() > 0
+    model.eval()
+    ids, lengths = torch.tensor([[5, 6, 7, 8]]), torch.tensor([4])
+    swapped = torch.tensor([[8, 7, 6, 5]])
+    with torch.no_grad():
+        assert not torch.allclose(model(ids, lengths), model(swapped, lengths))  # a bag of bigrams is not a bag of words
+        plain = built(trec, encoder="bag").eval()
+        assert torch.allclose(plain(ids, lengths), plain(swapped, lengths), atol=1e-6)

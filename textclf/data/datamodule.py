@@ -62,7 +62,7 @@ class TextDataModule(L.LightningDataModule):
         tokenizer: str = "word",
         tokenizer_file: Optional[str] = None,
         vocab_size: int = 30000,
-        min_frequency: int = 1,
+        min_frequency: int = 2,
         lowercase: bool = True,
         max_length: int = 256,
         truncation: str = "head",

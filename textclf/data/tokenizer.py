@@ -14,7 +14,7 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 from textclf.errors import TextclfError
 
 PAD, UNK = "[PAD]", "[UNK]"
-PAD_ID = 0
+PAD_ID, UNK_ID = 0, 1
 SPECIAL_TOKENS = [PAD, UNK]  # trainers assign ids in this order: [PAD]=0, [UNK]=1
 
 # CJK ideographs, kana and hangul: scripts written without spaces, one token per character.

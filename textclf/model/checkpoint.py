@@ -116,7 +116,8 @@ def upgrade(ckpt: dict) -> dict:
     if "max_positions" in encoder_options(name):
         options["max_positions"] = hp.get("max_positions") or 512
     network = NetworkConfig(name, hp["num_embeddings"], hp["num_classes"], hp["embedding_dim"], hp["embedding_dropout"],
-                            hp["dropout"], hp.get("head_hidden", 0), resolve_options(name, options))
+                            hp["dropout"], hp.get("head_hidden", 0),
+                            encoder_options=resolve_options(name, options))
     preprocessing = archive.get("preprocessing", {})
     ckpt[CHECKPOINT_KEY] = Archive(
         network, archive["tokenizer"], list(archive["label_names"]),

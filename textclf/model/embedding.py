@@ -1,27 +1,56 @@
-"""Token ids -> vectors: a trainable embedding, optionally started from word2vec/GloVe text vectors."""
+"""Token ids -> vectors: a trainable embedding, optionally started from word2vec/GloVe text vectors.
+
+Two options from fastText's recipe: hashed bigrams add a vector for each pair of neighbouring tokens
+(looked up by a hash of the two ids into a fixed number of buckets, so there is no bigram vocabulary to
+store), and word dropout replaces whole tokens by [UNK] while training.
+"""
 
 from __future__ import annotations
 
 import logging
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from textclf.data.tokenizer import PAD_ID
+from textclf.data.tokenizer import PAD_ID, UNK_ID
 from textclf.errors import TextclfError
 from textclf.speed.fast_dropout import Dropout
 
 log = logging.getLogger(__name__)
 
 
+# A prime larger than any vocabulary: (previous id * HASH_PRIME + id) is unique per pair before the modulo.
+HASH_PRIME = 1_000_003
+
+
+def bigram_ids(ids: torch.Tensor, buckets: int) -> torch.Tensor:
+    """(B, T) token ids -> (B, T) bucket of each (previous token, token) pair; the first token pairs with
+    [PAD], so it gets a start-of-text bigram."""
+    previous = F.pad(ids[:, :-1], (1, 0), value=PAD_ID)
+    return (previous * HASH_PRIME + ids) % buckets
+
+
 class TokenEmbedding(nn.Module):
-    def __init__(self, vocab_size: int, dim: int, dropout: float = 0.0):
+    def __init__(self, vocab_size: int, dim: int, dropout: float = 0.0, word_dropout: float = 0.0,
+                 bigram_buckets: int = 0):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=PAD_ID)
+        self.word_dropout = word_dropout
+        self.bigram_buckets = bigram_buckets
+        # zeros: training starts from the unigram model and learns what each bigram adds
+        self.bigrams = nn.Embedding(bigram_buckets, dim, _weight=torch.zeros(bigram_buckets, dim)) if bigram_buckets else None
         self.drop = Dropout(dropout)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.embed(ids))  # (B, T) -> (B, T, E)
+        """(B, T) -> (B, T, E)."""
+        if self.training and self.word_dropout:
+            dropped = (torch.rand(ids.shape, device=ids.device) < self.word_dropout) & (ids != PAD_ID)
+            ids = ids.masked_fill(dropped, UNK_ID)
+        x = self.embed(ids)
+        if self.bigrams is not None:
+            x = x + self.bigrams(bigram_ids(ids, self.bigram_buckets))
+        return self.drop(x)
 
     @torch.no_grad()
     def load_vectors(self, path: str, vocab: dict[str, int], freeze: bool = False) -> float:

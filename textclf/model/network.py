@@ -28,6 +28,8 @@ class NetworkConfig:
     embedding_dropout: float = 0.2  # on token vectors
     dropout: float = 0.3  # on the pooled vector, in the head, and inside encoders that take it
     head_hidden: int = 0  # width of one hidden layer in the head; 0: a linear head
+    word_dropout: float = 0.0  # share of tokens replaced by [UNK] while training
+    bigram_buckets: int = 0  # hashed bigram vectors added to the token vectors; 0: none
     encoder_options: dict = field(default_factory=dict)  # every option of the encoder (resolve_options)
 
     def to_dict(self) -> dict:
@@ -40,7 +42,8 @@ class TextNetwork(nn.Module):
     def __init__(self, config: NetworkConfig):
         super().__init__()
         self.config = config
-        self.embedding = TokenEmbedding(config.vocab_size, config.embedding_dim, config.embedding_dropout)
+        self.embedding = TokenEmbedding(config.vocab_size, config.embedding_dim, config.embedding_dropout,
+                                        config.word_dropout, config.bigram_buckets)
         self.encoder = build_encoder(config.encoder, config.embedding_dim, dropout=config.dropout,
                                      **config.encoder_options)
         d = self.encoder.output_dim

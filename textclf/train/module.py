@@ -39,8 +39,10 @@ class LitTextClassifier(L.LightningModule):
         self,
         encoder: str = "gru",
         embedding_dim: int = 128,
-        dropout: float = 0.3,
+        dropout: float = 0.4,
         embedding_dropout: float = 0.2,
+        word_dropout: float = 0.0,
+        bigrams: int = 0,
         head_hidden: int = 0,
         hidden_size: Optional[int] = None,
         num_layers: Optional[int] = None,
@@ -53,8 +55,8 @@ class LitTextClassifier(L.LightningModule):
         ff_dim: Optional[int] = None,
         positions: Optional[str] = None,
         max_positions: Optional[int] = None,
-        lr: float = 2e-3,
-        weight_decay: float = 0.01,
+        lr: float = 5e-3,
+        weight_decay: float = 0.1,
         schedule: str = "cosine",
         warmup_ratio: float = 0.05,
         label_smoothing: float = 0.0,
@@ -68,6 +70,8 @@ class LitTextClassifier(L.LightningModule):
             embedding_dim: token vector size (also the Transformer's width).
             dropout: on the pooled vector and in the head; between RNN layers and inside Transformer blocks.
             embedding_dropout: dropout on token vectors.
+            word_dropout: share of tokens replaced by [UNK] while training.
+            bigrams: buckets of hashed token-bigram vectors added to the token vectors (fastText); 0: none.
             head_hidden: width of one hidden layer in the head (0: a linear head).
             hidden_size: (rnn, lstm, gru) state size per direction; default 128.
             num_layers: (rnn, lstm, gru, transformer) stacked layers; default 1.
@@ -98,10 +102,11 @@ class LitTextClassifier(L.LightningModule):
             raise TextclfError(f"unknown --model.class_weights {class_weights!r}: use balanced or leave it unset")
         for flag, value, low in (("embedding_dim", embedding_dim, 1), ("hidden_size", hidden_size, 1),
                                  ("num_layers", num_layers, 1), ("num_heads", num_heads, 1), ("ff_dim", ff_dim, 1),
-                                 ("head_hidden", head_hidden, 0), ("max_positions", max_positions, 1)):
+                                 ("head_hidden", head_hidden, 0), ("bigrams", bigrams, 0), ("max_positions", max_positions, 1)):
             check_at_least(f"--model.{flag}", value, low)
         check_between("--model.dropout", dropout, 0.0, 1.0)
         check_between("--model.embedding_dropout", embedding_dropout, 0.0, 1.0)
+        check_between("--model.word_dropout", word_dropout, 0.0, 1.0)
         check_between("--model.label_smoothing", label_smoothing, 0.0, 1.0)
         check_between("--model.warmup_ratio", warmup_ratio, 0.0, 1.0, high_included=True)
         check_positive("--model.lr", lr)
@@ -126,7 +131,8 @@ class LitTextClassifier(L.LightningModule):
         if "max_positions" in encoder_options(hp.encoder) and options["max_positions"] is None:
             options["max_positions"] = data.preprocessing["max_length"]
         config = NetworkConfig(hp.encoder, data.vocab_size, len(data.label_names), hp.embedding_dim,
-                               hp.embedding_dropout, hp.dropout, hp.head_hidden, resolve_options(hp.encoder, options))
+                               hp.embedding_dropout, hp.dropout, hp.head_hidden, hp.word_dropout, hp.bigrams,
+                               resolve_options(hp.encoder, options))
         self.set_network(Archive(config, data.tokenizer_json, data.label_names, data.preprocessing, data.source))
         if hp.pretrained_vectors:
             self.network.embedding.load_vectors(hp.pretrained_vectors, data.vocab(), hp.freeze_embeddings)

@@ -36,6 +36,8 @@ def search_space(encoder: str) -> dict[str, tuple]:
         "model.weight_decay": ("float", 1e-3, 0.3, True),
         "model.dropout": ("float", 0.1, 0.6, False),
         "model.embedding_dropout": ("float", 0.0, 0.4, False),
+        "model.word_dropout": ("float", 0.0, 0.3, False),
+        "model.bigrams": ("choice", [0, 20000, 100000]),
         "model.embedding_dim": ("choice", [64, 128, 256]),
         "data.batch_size": ("choice", [32, 64, 128]),
     }
