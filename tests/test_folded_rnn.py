@@ -50,6 +50,13 @@ def test_not_folded_where_it_does_not_apply(options):
     assert not can_fold(_model(**options))
 
 
+def test_not_folded_with_hashed_bigrams():
+    # a token's input then depends on the token before it, which a per-token table cannot hold
+    torch.manual_seed(0)
+    model = TextNetwork(NetworkConfig("gru", VOCAB, 3, bigram_buckets=100)).eval()
+    assert can_fold(_model(encoder="gru")) and not can_fold(model)
+
+
 def test_not_folded_when_the_table_would_be_too_large(monkeypatch):
     import textclf.speed.folded_rnn
 
@@ -71,3 +78,25 @@ def test_classifier_folds_on_cpu_fp32_only_with_the_same_probabilities(trained_r
     # bf16 autocast and int8 quantization run the model (or its quantized copy) itself
     assert not isinstance(load_classifier(ckpt, precision="bf16").forward, FoldedRNN)
     assert not isinstance(load_classifier(ckpt, quantize=True).forward, FoldedRNN)
+
+
+def test_a_trained_bigram_checkpoint_predicts_as_its_network(tmp_path, monkeypatch):
+    from conftest import ROOT, TINY
+
+    from textclf.train.command import train
+    from textclf.train.module import load_module
+
+    monkeypatch.chdir(ROOT)
+    run = tmp_path / "bigrams"
+    train(["--config", "configs/trec.yaml", "--model.bigrams", "5000", "--run_dir", str(run), *TINY])
+    clf = load_classifier(run / "best.ckpt")
+    assert not isinstance(clf.forward, FoldedRNN)
+    texts = ["What is the capital of France ?", "Who wrote Hamlet ?", "How many feet in a mile ?"]
+    network = load_module(run / "best.ckpt").network.eval()
+    table = network.embedding.bigrams.weight
+    assert table.shape == (5000, 128) and table.abs().sum() > 0  # trained, saved and loaded
+    data = clf.encode(texts)
+    batch = data[list(range(len(texts)))]
+    with torch.inference_mode():
+        expected = torch.softmax(network(batch["input_ids"], batch["lengths"]), -1).numpy()
+    np.testing.assert_allclose(clf.predict_proba(texts), expected, atol=1e-5)
