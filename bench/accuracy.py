@@ -17,30 +17,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+from recipe import run  # noqa: E402
 from sets import prepare  # noqa: E402
 
 TARGETS = {"sst2": 0.825, "trec": 0.92, "chnsenticorp": 0.925, "imdb10k": 0.90, "ag_news": None}
-
-
-def run(folder: str, encoder: str, seed: int, run_dir: str) -> tuple[dict, float, list[str]]:
-    if encoder == "tfidf":
-        cmd = ["textclf", "baseline", "--data.path", folder, "--run_dir", run_dir]
-    else:
-        cmd = ["textclf", "train", "--data.path", folder, "--model.encoder", encoder, "--seed", str(seed),
-               "--run_dir", run_dir, "--trainer.enable_progress_bar", "false"]
-    start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-    wall = time.perf_counter() - start
-    with open(os.path.join(run_dir, "metrics.json")) as f:
-        return json.load(f), wall, cmd
 
 
 def spread(values: list[float], scale: float = 100.0) -> str:
@@ -86,7 +70,7 @@ def main() -> None:
         for name in names:
             for encoder in args.encoders.split(","):
                 for seed in seeds[:1] if encoder == "tfidf" else seeds:
-                    m, wall, cmd = run(folders[name], encoder, seed, os.path.join(tmp, f"{name}-{encoder}-{seed}"))
+                    m, wall, cmd = run(folders[name], encoder, seed, [], os.path.join(tmp, f"{name}-{encoder}-{seed}"))
                     rows.append({"set": name, "encoder": encoder, "seed": None if encoder == "tfidf" else seed,
                                  "test_acc": m["test"]["acc"], "test_f1": m["test"]["f1"], "val_acc": m["val"]["acc"],
                                  "best_epoch": m.get("best_epoch"), "epochs": m.get("epochs"),

@@ -26,7 +26,8 @@ from sets import NAMES, prepare  # noqa: E402
 LOG = "bench/results/recipe.jsonl"
 
 
-def run(folder: str, encoder: str, seed: int, flags: list[str], run_dir: str) -> tuple[dict, float]:
+def run(folder: str, encoder: str, seed: int, flags: list[str], run_dir: str) -> tuple[dict, float, list[str]]:
+    """One `textclf train` (or `textclf baseline` for tfidf) in a fresh process: (metrics.json, wall s, command)."""
     if encoder == "tfidf":
         cmd = ["textclf", "baseline", "--data.path", folder, "--run_dir", run_dir, *flags]
     else:
@@ -36,8 +37,9 @@ def run(folder: str, encoder: str, seed: int, flags: list[str], run_dir: str) ->
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+    wall = time.perf_counter() - start
     with open(os.path.join(run_dir, "metrics.json")) as f:
-        return json.load(f), time.perf_counter() - start
+        return json.load(f), wall, cmd
 
 
 def _accuracy(rows: list[dict], setting: str, name: str) -> float | None:
@@ -84,7 +86,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):
             for encoder in encoders:
-                m, wall = run(folders[name], encoder, args.seed, args.flags, os.path.join(tmp, f"{name}-{encoder}"))
+                m, wall, _ = run(folders[name], encoder, args.seed, args.flags, os.path.join(tmp, f"{name}-{encoder}"))
                 row = {"setting": args.name, "set": name, "encoder": encoder, "seed": args.seed, "flags": args.flags,
                        "val_acc": m["val"]["acc"], "best_epoch": m.get("best_epoch"), "epochs": m.get("epochs"),
                        "wall_seconds": round(wall, 1)}
