@@ -21,7 +21,7 @@ def test_checkpoint_holds_only_tensors_and_plain_values(trained_run):
     ckpt = torch.load(run_dir / "best.ckpt", weights_only=True)
     archive = ckpt["textclf"]
     assert archive["label_names"] == ["negative", "positive"]
-    assert archive["preprocessing"] == {"max_length": 256, "truncation": "head"}
+    assert archive["preprocessing"] == {"max_length": 512, "truncation": "head+tail"}
     assert archive["network"]["encoder"] == "gru" and archive["network"]["encoder_options"]["pooling"] == "max"
     assert "label_names" not in ckpt["hyper_parameters"]  # stored once, in the archive
     assert json.loads(archive["tokenizer"])["model"]["type"] == "WordLevel"

@@ -64,8 +64,8 @@ class TextDataModule(L.LightningDataModule):
         vocab_size: int = 30000,
         min_frequency: int = 2,
         lowercase: bool = True,
-        max_length: int = 256,
-        truncation: str = "head",
+        max_length: int = 512,
+        truncation: str = "head+tail",
         batch_size: int = 64,
         eval_batch_size: int = 256,
         val_fraction: float = 0.1,
@@ -89,7 +89,8 @@ class TextDataModule(L.LightningDataModule):
             min_frequency: tokens seen fewer times in train become [UNK].
             lowercase: lowercase before tokenizing.
             max_length: the most tokens per text; longer texts are truncated.
-            truncation: which tokens to keep: head, tail or head+tail.
+            truncation: which tokens to keep: head, tail or head+tail (a quarter from the start, the rest
+                from the end).
             batch_size: training batch size (per device).
             eval_batch_size: batch size of validation, test and prediction.
             val_fraction: share of train carved out as validation when the source has none.
