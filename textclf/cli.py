@@ -20,11 +20,12 @@ from textclf.errors import Interrupted, TextclfError
 
 # --batch_size of evaluate and predict; unset, Classifier.batch_size decides
 BATCH_SIZE_HELP = "texts per forward pass (default: the fastest measured on CPU for the model's path)"
-USAGE = """usage: textclf {train,evaluate,predict,compare,tune,baseline,ensemble,data} ...
+USAGE = """usage: textclf {train,evaluate,predict,embed,compare,tune,baseline,ensemble,data} ...
 
   train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
   evaluate  runs/x/best.ckpt [--data PATH_OR_HUB_ID] [--split test] [--output metrics.json]
   predict   runs/x/best.ckpt "a text" ... | --input FILE|- [--output preds.jsonl] [--top_k 2]
+  embed     runs/x/best.ckpt "a text" ... | --input FILE|- --output vectors.npy|.parquet   (pooled vectors)
   compare   --config configs/sst2.yaml --encoders bag,rnn,lstm,gru,transformer --seeds 3 --output reports/sst2
   tune      --config configs/sst2.yaml --encoder gru --budget 20m --output tune/sst2-gru   (then: train --config tune/sst2-gru/best.yaml)
   baseline  --config configs/sst2.yaml [--data.*] [--run_dir runs/t]   (TF-IDF + logistic regression: the number to beat)
@@ -326,14 +327,21 @@ def predict_command(argv: list[str]) -> int:
 
 def read_inputs(path: str, text_column: str | None = None, encoding: str | None = None) -> list[str]:
     """Texts to predict: lines of a .txt file or stdin, or the text column of a table file."""
+    return read_input_table(path, text_column, encoding)[0]
+
+
+def read_input_table(path: str, text_column: str | None = None,
+                     encoding: str | None = None) -> tuple[list[str], dict[str, list]]:
+    """(texts, the table's other columns by name): lines of a .txt file or stdin (no other columns), or the
+    text column(s) of a .csv/.tsv/.jsonl/.json/.parquet file and the rest of its columns (ids, say)."""
     if path == "-":
-        return _nonempty_lines(sys.stdin.read().splitlines(), "stdin")
+        return _nonempty_lines(sys.stdin.read().splitlines(), "stdin"), {}
     if not os.path.isfile(path):
         raise TextclfError(f"input file {path} does not exist")
     if path.lower().endswith(".txt"):
         try:
             with open(path, encoding=encoding or "utf-8") as f:
-                return _nonempty_lines(f.read().splitlines(), path)
+                return _nonempty_lines(f.read().splitlines(), path), {}
         except UnicodeDecodeError as err:
             raise TextclfError(f"{path} is not valid {encoding or 'UTF-8'}: set --data.encoding to its encoding "
                                "(e.g. --data.encoding latin-1)") from err
@@ -348,7 +356,7 @@ def read_inputs(path: str, text_column: str | None = None, encoding: str | None 
     for i, t in enumerate(texts):
         if not t.strip():
             raise TextclfError(f"row {i + 1} of {path} has an empty text: remove it or fill it in")
-    return texts
+    return texts, {c: list(ds[c]) for c in ds.column_names if c not in cols}
 
 
 def _nonempty_lines(lines: list[str], where: str) -> list[str]:
@@ -358,6 +366,70 @@ def _nonempty_lines(lines: list[str], where: str) -> list[str]:
     if not lines:
         raise TextclfError(f"{where} has no text: give one text per line")
     return lines
+
+
+# -- embed ----------------------------------------------------------------------------------------
+
+EMBED_FORMATS = (".npy", ".parquet")
+
+
+def embed_command(argv: list[str]) -> int:
+    p = _Parser(prog="textclf embed", description="The pooled vector the classifier head sees, one row per text.")
+    p.add_argument("checkpoint")
+    p.add_argument("texts", nargs="*", help="texts to embed")
+    p.add_argument("--input", help="a .txt file (one text per line), .csv/.tsv/.jsonl/.json/.parquet, or - for stdin")
+    p.add_argument("--data.text_column", "--text_column", dest="text_column",
+                   help="text column of a table --input (detected when unset)")
+    p.add_argument("--data.encoding", "--encoding", dest="encoding", help="encoding of an --input file that is not UTF-8")
+    p.add_argument("--output", required=True, help="vectors.npy (an N x D float32 array, input order) or "
+                   "vectors.parquet (the text, the input's other columns, and a `vector` column)")
+    p.add_argument("--batch_size", type=_positive_int, help=BATCH_SIZE_HELP)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    args = p.parse_args(argv)
+    if bool(args.texts) == bool(args.input):
+        raise TextclfError("give texts as arguments or --input FILE (or - for stdin), not both and not neither")
+    ext = os.path.splitext(args.output)[1].lower()
+    if ext not in EMBED_FORMATS:
+        raise TextclfError(f"--output {args.output}: write {' or '.join(EMBED_FORMATS)} (e.g. --output vectors.npy)")
+    if os.path.exists(args.output) and not args.overwrite:
+        raise TextclfError(f"--output {args.output} exists: choose another path or pass --overwrite to replace it")
+
+    from textclf.serve.classifier import load_classifier
+    from textclf.train.run_dir import check_not_being_replaced
+
+    check_not_being_replaced(args.checkpoint)
+    clf = load_classifier(args.checkpoint)
+    texts, columns = (args.texts, {}) if args.texts else read_input_table(args.input, args.text_column, args.encoding)
+    vectors = clf.embed(texts, **_batch_size(args))
+    _write_vectors(args.output, vectors, texts, columns)
+    print(f"{args.output}: {vectors.shape[0]:,} vectors of {vectors.shape[1]}", file=sys.stderr)
+    return 0
+
+
+def _write_vectors(path: str, vectors, texts: list[str], columns: dict[str, list]) -> None:
+    """vectors.npy, or a Parquet table of the text, the input's other columns and the vectors; written to a
+    temporary file first, so a failed write leaves an earlier file whole."""
+    import numpy as np
+
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        if path.lower().endswith(".npy"):
+            with open(tmp, "wb") as f:
+                np.save(f, vectors)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = {"text": texts, **{c: v for c, v in columns.items() if c != "text"},
+                     "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])}
+            pq.write_table(pa.table(table), tmp)
+        os.replace(tmp, path)
+    except OSError as err:
+        raise TextclfError(f"cannot write {path}: {err.strerror}") from err
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def compare_command(argv: list[str]) -> int:
@@ -402,6 +474,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "train": train_command,
     "evaluate": evaluate_command,
     "predict": predict_command,
+    "embed": embed_command,
     "compare": compare_command,
     "tune": tune_command,
     "baseline": baseline_command,

@@ -78,21 +78,42 @@ class Classifier(Predictions):
     def predict_proba(self, texts: Sequence[str] | TokenizedSplit, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (N, C), rows in input order. `batch_size`: texts per forward pass, by default
         the fastest measured for this model's path (`self.batch_size`); `self.batch_threads` of them at once."""
+        return self._batched(texts, batch_size, len(self.label_names),
+                             lambda ids, lengths: torch.softmax(self.forward(ids, lengths).float(), dim=-1))
+
+    def embed(self, texts: Sequence[str] | TokenizedSplit, batch_size: int | None = None) -> np.ndarray:
+        """The pooled vectors (N, D) the head sees (D: `self.embedding_dim`), rows in input order, batched
+        and on the same path (folded RNN, threads, precision) as `predict_proba`."""
+        return self._batched(texts, batch_size, self.embedding_dim,
+                             lambda ids, lengths: self.forward.pooled(ids, lengths).float())
+
+    @property
+    def embedding_dim(self) -> int:
+        """Size of the pooled vector: the encoder's output."""
+        return self.model.encoder.output_dim
+
+    def _batched(self, texts: Sequence[str] | TokenizedSplit, batch_size: int | None, width: int, step) -> np.ndarray:
+        """`step(input_ids, lengths) -> (B, width)` over length-sorted batches, rows back in input order."""
         check_at_least("batch_size", batch_size, 1)
         data = texts if isinstance(texts, TokenizedSplit) else self.encode(texts)
-        probs = np.zeros((len(data), len(self.label_names)), dtype=np.float32)
+        out = np.zeros((len(data), width), dtype=np.float32)
 
         def run(indices):  # inference mode and autocast are per thread: set here, in the batch's own thread
             batch = data[indices]
             with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                         enabled=self.precision == "bf16"):
-                logits = self.forward(batch["input_ids"].to(self.device), batch["lengths"].to(self.device))
-                probs[batch["index"].numpy()] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+                rows = step(batch["input_ids"].to(self.device), batch["lengths"].to(self.device))
+                out[batch["index"].numpy()] = rows.cpu().numpy()
 
         # longest first, so that the parallel threads finish together
         batches = list(BucketBatchSampler(data.lengths, batch_size or self.batch_size, shuffle=False))[::-1]
         run_batches(run, batches, self.batch_threads)
-        return probs
+        return out
+
+    def __repr__(self) -> str:
+        path = "folded RNN" if isinstance(self.forward, FoldedRNN) else "plain"
+        return (f"Classifier(encoder={self.model.config.encoder}, labels={self.label_names}, "
+                f"parameters={self.model.parameter_counts()['total']:,}, device={self.device}, path={path})")
 
     @property
     def data_source(self) -> dict:

@@ -17,6 +17,11 @@ class Predictions:
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         raise NotImplementedError
 
+    def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """The pooled vectors (N, D) the head sees; only a single network has them."""
+        raise TextclfError(f"{type(self).__name__} has no pooled vector (a TF-IDF baseline or an ensemble): "
+                           "embed with one network's checkpoint, e.g. runs/x/best.ckpt")
+
     @staticmethod
     def check_texts(texts: Sequence[str]) -> None:
         """An empty text is an error naming its position."""

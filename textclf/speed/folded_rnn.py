@@ -51,7 +51,8 @@ def can_fold(model: nn.Module) -> bool:
 
 
 class FoldedRNN(nn.Module):
-    """(input_ids (B, T), lengths (B,)) -> logits (B, C), as `model(input_ids, lengths)` in eval mode."""
+    """(input_ids (B, T), lengths (B,)) -> logits (B, C), as `model(input_ids, lengths)` in eval mode;
+    `pooled` gives the vector the head sees, as `model.pooled`."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
@@ -90,6 +91,10 @@ class FoldedRNN(nn.Module):
         return self.w_hh.shape[0]
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pooled(input_ids, lengths))
+
+    def pooled(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, T) ids, (B,) lengths -> (B, D): the pooled vector, as the model's `pooled`."""
         lengths = lengths.clamp(min=1)
         order = torch.argsort(lengths, descending=True, stable=True)
         ids, lengths = input_ids[order], lengths[order]
@@ -107,7 +112,7 @@ class FoldedRNN(nn.Module):
             pooled = pooled / lengths[:, None].to(pooled.dtype)
         out = torch.empty_like(pooled)
         out[order] = pooled  # back in input order
-        return self.head(out)
+        return out
 
     def _recur(self, reads: torch.Tensor, active: list[int]) -> torch.Tensor:
         """The recurrence over (T, dirs, B) table rows -> pooled (B, dirs * H); rows sorted by length."""
