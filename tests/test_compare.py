@@ -44,6 +44,26 @@ def test_every_artifact_is_written(tiny_compare):
 
 
 @pytest.mark.slow
+def test_the_report_compares_the_representations(tiny_compare):
+    import numpy as np
+
+    out, _, _ = tiny_compare
+    for name in ("representations_cka.png", "representations_map.png"):
+        assert (out / name).stat().st_size > 10_000, name
+    rep = json.loads((out / "results.json").read_text())["representations"]
+    assert rep["examples"] == rep["of"] == 500  # the whole TREC test split
+    assert rep["groups"] == ["bag", "gru"] and len(rep["cka"]["runs"]) == 4
+    cka = np.array(rep["cka"]["runs"])
+    assert np.allclose(cka, cka.T) and np.allclose(np.diag(cka), 1) and ((cka > 0) & (cka <= 1 + 1e-6)).all()
+    assert all(p["probe_untrained"] is not None and 0 < p["probe_trained"] <= 1 for p in rep["probes"])
+    vectors = np.load(out / "runs" / "gru_seed1" / "vectors.npy")
+    assert vectors.shape == (500, 256)  # the BiGRU's pooled size
+    report = (out / "report.md").read_text()
+    assert "## Representations" in report and "| linear CKA | bag | gru |" in report and "probe, untrained" in report
+    assert rep["findings"] and all(s in report for s in rep["findings"])
+
+
+@pytest.mark.slow
 def test_runs_share_tokenizer_split_and_budget(tiny_compare):
     out, _, _ = tiny_compare
     shared = (out / "tokenizer.json").read_text()
@@ -54,6 +74,26 @@ def test_runs_share_tokenizer_split_and_budget(tiny_compare):
     m1 = json.loads((out / "runs" / "gru_seed1" / "metrics.json").read_text())
     m2 = json.loads((out / "runs" / "gru_seed2" / "metrics.json").read_text())
     assert m1["data"] == m2["data"]  # the same split sizes and lengths
+
+
+@pytest.mark.slow
+def test_analyze_compares_checkpoints_trained_elsewhere(tiny_compare, tmp_path):
+    out, _, _ = tiny_compare
+    report = tmp_path / "reps"
+    done = textclf("analyze", out / "runs" / "gru_seed1", out / "runs" / "bag_seed1" / "best.ckpt",
+                   out / "runs" / "gru_seed2", "--output", report)
+    assert done.returncode == 0, done.stderr
+    rep = json.loads((report / "representations.json").read_text())
+    assert rep["runs"] == ["gru_seed1", "bag_seed1", "gru_seed2"] and rep["groups"] == ["gru", "bag"]
+    assert rep["examples"] == 500 and rep["cka"]["groups"][0][0] is not None  # two gru seeds: a within-seed CKA
+    assert "## Representations" in (report / "report.md").read_text() and "report:" in done.stdout
+    again = textclf("analyze", out, "--output", report)  # a compare output: every run in it
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+    again = textclf("analyze", out, "--output", report, "--overwrite")
+    assert again.returncode == 0, again.stderr
+    assert len(json.loads((report / "representations.json").read_text())["runs"]) == 4
+    one = textclf("analyze", out / "runs" / "gru_seed1", "--output", tmp_path / "one")
+    assert one.returncode == 2 and "at least two checkpoints" in one.stderr
 
 
 @pytest.mark.slow

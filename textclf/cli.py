@@ -20,13 +20,14 @@ from textclf.errors import Interrupted, TextclfError
 
 # --batch_size of evaluate and predict; unset, Classifier.batch_size decides
 BATCH_SIZE_HELP = "texts per forward pass (default: the fastest measured on CPU for the model's path)"
-USAGE = """usage: textclf {train,evaluate,predict,embed,compare,tune,baseline,ensemble,data} ...
+USAGE = """usage: textclf {train,evaluate,predict,embed,compare,analyze,tune,baseline,ensemble,data} ...
 
   train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
   evaluate  runs/x/best.ckpt [--data PATH_OR_HUB_ID] [--split test] [--output metrics.json]
   predict   runs/x/best.ckpt "a text" ... | --input FILE|- [--output preds.jsonl] [--top_k 2]
   embed     runs/x/best.ckpt "a text" ... | --input FILE|- --output vectors.npy|.parquet   (pooled vectors)
   compare   --config configs/sst2.yaml --encoders bag,rnn,lstm,gru,transformer --seeds 3 --output reports/sst2
+  analyze   runs/a runs/b reports/sst2 ... --output reports/reps   (compare the pooled representations)
   tune      --config configs/sst2.yaml --encoder gru --budget 20m --output tune/sst2-gru   (then: train --config tune/sst2-gru/best.yaml)
   baseline  --config configs/sst2.yaml [--data.*] [--run_dir runs/t]   (TF-IDF + logistic regression: the number to beat)
   ensemble  runs/a/best.ckpt runs/b/best.ckpt ... --output runs/ab.ckpt   (predict averages the members)
@@ -407,29 +408,56 @@ def embed_command(argv: list[str]) -> int:
 
 
 def _write_vectors(path: str, vectors, texts: list[str], columns: dict[str, list]) -> None:
-    """vectors.npy, or a Parquet table of the text, the input's other columns and the vectors; written to a
-    temporary file first, so a failed write leaves an earlier file whole."""
+    """vectors.npy, or a Parquet table of the text, the input's other columns and the vectors; an earlier
+    file stays whole if the write fails."""
     import numpy as np
 
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    from textclf.model.checkpoint import write_whole
+
+    def write(tmp: str) -> None:
         if path.lower().endswith(".npy"):
             with open(tmp, "wb") as f:
                 np.save(f, vectors)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-            table = {"text": texts, **{c: v for c, v in columns.items() if c != "text"},
-                     "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])}
-            pq.write_table(pa.table(table), tmp)
-        os.replace(tmp, path)
+        table = {"text": texts, **{c: v for c, v in columns.items() if c != "text"},
+                 "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])}
+        pq.write_table(pa.table(table), tmp)
+
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        write_whole(path, write)
     except OSError as err:
         raise TextclfError(f"cannot write {path}: {err.strerror}") from err
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+
+def analyze_command(argv: list[str]) -> int:
+    p = _Parser(prog="textclf analyze", description="Compare the pooled representations of trained checkpoints: "
+                "linear CKA, neighbour agreement, linear probes and 2-D maps.")
+    p.add_argument("checkpoints", nargs="+", help="checkpoints, run directories or textclf compare outputs")
+    p.add_argument("--data.path", "--data", dest="data",
+                   help="hub id, dataset folder or file (default: the first checkpoint's training data)")
+    p.add_argument("--data.name", "--name", dest="name", help="hub config name of --data.path")
+    p.add_argument("--data.text_column", "--text_column", dest="text_column", help="text column of --data.path")
+    p.add_argument("--data.label_column", "--label_column", dest="label_column", help="label column of --data.path")
+    p.add_argument("--data.encoding", "--encoding", dest="encoding", help="encoding of a --data.path file that is not UTF-8")
+    p.add_argument("--split", default="test", help="split to analyse (default test)")
+    p.add_argument("--output", required=True, help="report folder")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier analysis in --output")
+    args = p.parse_args(argv)
+    from textclf.compare.analyze import analyze
+
+    source = None
+    if args.data:
+        source = {"path": args.data, "name": args.name, "encoding": args.encoding,
+                  "text_column": args.text_column, "label_column": args.label_column}
+    res = analyze(args.checkpoints, source, args.split, args.output, args.overwrite)
+    for line in res["findings"]:
+        print(f"- {line}")
+    print(f"report: {os.path.join(args.output, 'report.md')}")
+    return 0
 
 
 def compare_command(argv: list[str]) -> int:
@@ -476,6 +504,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "predict": predict_command,
     "embed": embed_command,
     "compare": compare_command,
+    "analyze": analyze_command,
     "tune": tune_command,
     "baseline": baseline_command,
     "ensemble": ensemble_command,

@@ -92,3 +92,51 @@ def speed_chart(rows: list[dict], path: str, split: str):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def similarity_chart(rep: dict, path: str):
+    """Linear CKA between every pair of runs (left) and its mean per pair of encoders (right)."""
+    runs, groups = rep["runs"], rep["groups"]
+    by_group = np.array([[np.nan if x is None else x for x in row] for row in rep["cka"]["groups"]])
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(6 + 0.35 * len(runs) + 0.5 * len(groups), 5),
+                                 gridspec_kw={"width_ratios": [max(len(runs), 2), max(len(groups), 2)]})
+    for ax, matrix, names, title in ((a1, np.array(rep["cka"]["runs"]), runs, "every pair of runs"),
+                                     (a2, by_group, groups, "per encoder pair\n(diagonal: between seeds)")):
+        image = ax.imshow(np.ma.masked_invalid(matrix), vmin=0, vmax=1, cmap="viridis")
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        ax.set_title(f"Linear CKA: {title}", fontsize=9)
+        if len(names) <= 8:
+            for i in range(len(names)):
+                for j in range(len(names)):
+                    text = "n/a" if np.isnan(matrix[i, j]) else f"{matrix[i, j]:.2f}"
+                    ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                            color="white" if np.isnan(matrix[i, j]) or matrix[i, j] < 0.6 else "black")
+    fig.colorbar(image, ax=[a1, a2], shrink=0.8, label="linear CKA")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def maps_chart(maps: dict, label_names: list[str], path: str):
+    """PCA (top row) and t-SNE (bottom row) per encoder, coloured by gold label; misclassified texts as crosses."""
+    groups = list(maps)
+    fig, axes = plt.subplots(2, len(groups), figsize=(3.2 * len(groups), 6.4), squeeze=False)
+    for col, g in enumerate(groups):
+        m = maps[g]
+        for row, key in enumerate(("pca", "tsne")):
+            ax = axes[row, col]
+            xy = m[key]
+            for c, name in enumerate(label_names):
+                for wrong, marker in ((False, "o"), (True, "x")):
+                    mine = (m["labels"] == c) & (m["wrong"] == wrong)
+                    ax.scatter(xy[mine, 0], xy[mine, 1], s=8 if wrong else 5, marker=marker, color=COLORS[c % 10],
+                               alpha=0.9 if wrong else 0.5, linewidths=0.7 if wrong else 0,
+                               label=name if col == 0 and row == 0 and not wrong else None)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{g}: {'PCA' if key == 'pca' else 't-SNE'}", fontsize=9)
+    axes[0, 0].scatter([], [], marker="x", color="gray", label="misclassified (x)")
+    fig.legend(loc="lower center", ncol=min(len(label_names) + 1, 8), fontsize=8, markerscale=2)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -10,11 +10,12 @@ import platform
 import numpy as np
 import torch
 
-from textclf.compare import analysis, plots
+from textclf.compare import analysis, plots, representations
+from textclf.compare.representations import VECTORS, Member, analysed_texts, untrained_vectors_of, vectors_of
 
 
-def write_report(output: str, planned, config: str, split: str, lengths: np.ndarray, labels: np.ndarray,
-                 baseline: dict | None, budget: str, axes: dict) -> dict:
+def write_report(output: str, planned, config: str, split: str, texts: list[str], lengths: np.ndarray,
+                 labels: np.ndarray, label_names: list[str], baseline: dict | None, budget: str, axes: dict) -> dict:
     runs = analysis.load_runs(output, planned)
     rows = analysis.summarise(runs)
     quartiles = analysis.length_quartiles(runs, lengths, labels, (baseline or {}).get("test_predictions"))
@@ -31,6 +32,9 @@ def write_report(output: str, planned, config: str, split: str, lengths: np.ndar
     plots.quartile_chart(quartiles, os.path.join(output, "length_quartiles.png"), split)
     plots.learning_curves_chart(curves, os.path.join(output, "learning_curves.png"))
     plots.speed_chart(rows, os.path.join(output, "speed.png"), split)
+    reps, coords = _representations(output, runs, texts, labels)
+    plots.similarity_chart(reps, os.path.join(output, "representations_cka.png"))
+    plots.maps_chart(coords, label_names, os.path.join(output, "representations_map.png"))
 
     with open(os.path.join(output, "results.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -46,12 +50,62 @@ def write_report(output: str, planned, config: str, split: str, lengths: np.ndar
                "platform": platform.platform(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
     result = {"config": config, "split": split, "budget": budget, "vary": axes, "machine": machine, "summary": rows,
               "length_quartiles": quartiles, "learning_curves": curves, "effects": effects, "vary_spread": spread,
-              "tfidf": {k: v for k, v in (baseline or {}).items() if k != "test_predictions"} or None, "findings": found}
+              "tfidf": {k: v for k, v in (baseline or {}).items() if k != "test_predictions"} or None, "findings": found,
+              "representations": reps}
     with open(os.path.join(output, "results.json"), "w") as f:
         json.dump(result, f, indent=2)
     with open(os.path.join(output, "report.md"), "w", encoding="utf-8") as f:
         f.write(_markdown(result, runs))
     return result
+
+
+def _representations(output: str, runs, texts: list[str], labels: np.ndarray) -> tuple[dict, dict]:
+    """The representation analysis of the runs' best checkpoints on the analysed evaluation texts."""
+    keep = analysed_texts(len(texts))
+    chosen, gold = [texts[i] for i in keep], labels[keep]
+    members = [Member(r.name, r.group, os.path.join(output, "runs", r.name, "best.ckpt"),
+                      np.asarray(r.analysis["predictions"])[keep]) for r in runs]
+    vectors = {m.name: vectors_of(m.checkpoint, chosen, os.path.join(output, "runs", m.name, VECTORS)) for m in members}
+    untrained = {}
+    for m in members:
+        if m.group not in untrained:
+            untrained[m.group] = untrained_vectors_of(m.checkpoint, chosen)
+    res = representations.analyse(members, vectors, untrained, gold)
+    res["of"] = len(texts)
+    res["findings"] = representations.findings(res)
+    return res, representations.maps(members, vectors, gold)
+
+
+def representation_lines(rep: dict, split: str) -> list[str]:
+    pct = lambda x: "n/a" if x is None else f"{100 * x:.1f}"  # noqa: E731
+    two = lambda x: "n/a" if x is None else f"{x:.2f}"  # noqa: E731
+    subset = ("all" if rep["examples"] == rep["of"] else f"a fixed random {rep['examples']:,} of the {rep['of']:,}")
+    groups = rep["groups"]
+    lines = ["", "## Representations", "",
+             f"The pooled vector each run's head sees (`textclf embed`), on {subset} {split} texts. Linear CKA "
+             "(Kornblith et al. 2019) compares two runs' vectors of the same texts (1: the same geometry up to rotation "
+             "and scale); on the diagonal of the encoder table, the mean over pairs of seeds of one encoder (n/a with "
+             f"one seed). Neighbour agreement: the share of a text's {rep['neighbours']['k']} nearest texts (cosine) two "
+             f"runs have in common. Linear probe: logistic regression, {representations.PROBE_FOLDS}-fold cross-validated "
+             "on the frozen vectors of these texts, for the trained runs and for an untrained, randomly initialised "
+             "network of the same encoder and sizes.", "",
+             *[f"- {s}" for s in rep["findings"]], "",
+             "![representation similarity](representations_cka.png)", "",
+             "| linear CKA | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+    lines += [f"| {g} | " + " | ".join(two(x) for x in row) + " |" for g, row in zip(groups, rep["cka"]["groups"])]
+    lines += ["", f"| {rep['neighbours']['k']}-NN agreement (%) | " + " | ".join(groups) + " |",
+              "|---|" + "---|" * len(groups)]
+    lines += [f"| {g} | " + " | ".join(pct(x) for x in row) + " |" for g, row in zip(groups, rep["neighbours"]["groups"])]
+    lines += ["", f"| encoder | runs | head accuracy (%) | probe, trained (%) | probe, untrained (%) |",
+              "|---|---|---|---|---|"]
+    for p in rep["probes"]:
+        lines.append(f"| {p['group']} | {p['runs']} | {pct(p['head_accuracy'])} | {pct(p['probe_trained'])} ± "
+                     f"{pct(p['probe_trained_std'])} | {pct(p['probe_untrained'])} |")
+    lines += [f"", f"Majority class: {pct(rep['majority'])}%.", "",
+              "![maps](representations_map.png)", "",
+              f"PCA (top) and t-SNE (bottom) of the first seed of each encoder, on at most "
+              f"{representations.MAP_POINTS:,} of these texts; colour: gold label; dot: classified right, cross: misclassified."]
+    return lines
 
 
 def _markdown(res: dict, runs) -> str:
@@ -115,6 +169,7 @@ def _markdown(res: dict, runs) -> str:
         if several:
             lines += ["", "| varied value | range over encoders (pts) |", "|---|---|"]
             lines += [f"| {k} | {pts(x)} |" for k, x in v["by_value_encoder_spread"].items()]
+    lines += representation_lines(res["representations"], split)
     lines += ["", "## Figures", "", "![accuracy](accuracy.png)", "", "![learning curves](learning_curves.png)", "",
               "![speed](speed.png)", "", "## Runs", "",
               "Each run is a normal run directory under `runs/` (its `best.ckpt` works with `textclf evaluate` and "

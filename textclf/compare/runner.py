@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from textclf.compare.plan import plan
+from textclf.compare.representations import VECTORS, analysed_texts
 from textclf.errors import Interrupted, TextclfError
 from textclf.model.encoders import foreign_options
 from textclf.train.run_dir import (
@@ -176,7 +177,7 @@ def _compare(cli, config: str, base: list[str], encoders: list[str], seeds: list
     baseline = None
     if tfidf:
         baseline = _tfidf(output, dm, eval_split)
-    write_report(output, runs, config, eval_split, eval_lengths, eval_labels, baseline,
+    write_report(output, runs, config, eval_split, eval_texts, eval_lengths, eval_labels, dm.label_names, baseline,
                  budget=" ".join(budget_args) or "the config's max_epochs", axes=axes)
     print(f"report: {os.path.join(output, 'report.md')}")
     return 0
@@ -219,6 +220,8 @@ def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.nda
     seconds = time.perf_counter() - t0
     out = {"split": split, "inference_texts_per_second": round(len(texts) / seconds, 1),
            "accuracy": float((preds == labels).mean()), "predictions": preds.tolist()}
+    # the pooled vectors of the texts the representation analysis reads (textclf.compare.representations)
+    np.save(os.path.join(run_dir, VECTORS), clf.embed([texts[i] for i in analysed_texts(len(texts))]))
     with open(os.path.join(run_dir, "analysis.json"), "w") as f:
         json.dump(out, f)
 

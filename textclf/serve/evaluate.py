@@ -38,15 +38,21 @@ def evaluate(
     batch_size: int | None = None,
 ) -> dict:
     """Evaluate `clf` on `split` of `source` (keyword arguments of `load_splits`)."""
-    splits, _ = load_splits(**source, label_names=clf.label_names, single_split=split, carve=False)
+    texts, labels = labelled_split(source, split, clf.label_names)
+    preds = clf.predict_proba(texts, batch_size).argmax(1)
+    return {"split": split, **classification_metrics(labels, preds, clf.label_names)}
+
+
+def labelled_split(source: dict, split: str, label_names: list[str]) -> tuple[list[str], np.ndarray]:
+    """(texts, label ids in `label_names`) of `split` of `source`; a split carved from train at training
+    time is carved again the same way."""
+    splits, _ = load_splits(**source, label_names=label_names, single_split=split, carve=False)
     if split not in splits and "train" in splits:
-        # the split was carved from train at training time: carve it again the same way
-        splits, _ = load_splits(**source, label_names=clf.label_names, single_split=split, carve=True)
+        splits, _ = load_splits(**source, label_names=label_names, single_split=split, carve=True)
     if split not in splits:
         raise TextclfError(f"the data has no {split!r} split (it has {', '.join(splits)}): choose one with --split")
     ds = splits[split]
     labels = np.asarray(ds["label"][:])
     if (labels < 0).any():
         raise TextclfError(f"the {split} split has no labels: use `textclf predict` for unlabelled text")
-    preds = clf.predict_proba(ds["text"][:], batch_size).argmax(1)
-    return {"split": split, **classification_metrics(labels, preds, clf.label_names)}
+    return list(ds["text"][:]), labels
