@@ -5,7 +5,7 @@ import json
 import pytest
 from conftest import textclf
 
-from textclf.compare.analysis import Run, effects, findings, length_quartiles, summarise
+from textclf.compare.analysis import Run, effects, findings, length_bins, summarise
 from textclf.compare.plan import parse_duration, parse_vary, plan
 from textclf.errors import TextclfError
 
@@ -26,7 +26,7 @@ def tiny_compare(tmp_path_factory):
 @pytest.mark.slow
 def test_every_artifact_is_written(tiny_compare):
     out, first, _ = tiny_compare
-    for name in ("report.md", "results.csv", "results.json", "accuracy.png", "length_quartiles.png",
+    for name in ("report.md", "results.csv", "results.json", "accuracy.png", "accuracy_by_length.png",
                  "learning_curves.png", "speed.png", "tokenizer.json", "tfidf.json"):
         assert (out / name).exists(), name
     runs = sorted(p.name for p in (out / "runs").iterdir())
@@ -35,7 +35,10 @@ def test_every_artifact_is_written(tiny_compare):
     assert "[4/4] gru_seed2" in first.stdout and "ETA" in first.stdout
     res = json.loads((out / "results.json").read_text())
     assert [r["group"] for r in res["summary"]] == ["bag", "gru"]
-    assert set(res["length_quartiles"]["accuracy"]) == {"bag", "gru", "tfidf+logreg"}
+    assert set(res["accuracy_by_length"]["accuracy"]) == {"bag", "gru", "tfidf+logreg"}
+    assert res["accuracy_by_length"]["counts"] == [125] * 4  # 500 TREC test questions in 4 equal bins
+    assert "--trainer.limit_train_batches 6" in " ".join(res["flags"])
+    assert all(e["p"] is not None and e["ci_low"] <= e["diff"] <= e["ci_high"] for e in res["effects"])
     assert res["findings"][0].startswith("Best: **")
     report = (out / "report.md").read_text()
     assert "TF-IDF" in report and "## Effect sizes" in report and "![accuracy by length]" in report
@@ -124,7 +127,7 @@ def synthetic_findings(lstm_accs, gru_accs):
     import numpy as np
 
     runs = [fake_run("lstm", s, a) for s, a in enumerate(lstm_accs)] + [fake_run("gru", s, a) for s, a in enumerate(gru_accs)]
-    q = length_quartiles(runs, np.array([3, 5, 9, 20]), np.array([0, 1, 1, 0]))
+    q = length_bins(runs, np.array([3, 5, 9, 20]), np.array([0, 1, 1, 0]))
     rows = summarise(runs)
     return findings(rows, effects(runs), q, None, None, "test")
 
@@ -147,7 +150,7 @@ def test_findings_for_one_encoder_and_a_varied_field():
 
     runs = [fake_run("gru", s, a, "model.pooling=max") for s, a in enumerate([0.82, 0.815, 0.823])]
     runs += [fake_run("gru", s, a, "model.pooling=mean") for s, a in enumerate([0.80, 0.811, 0.808])]
-    q = length_quartiles(runs, np.array([3, 5, 9, 20]), np.array([0, 1, 1, 0]))
+    q = length_bins(runs, np.array([3, 5, 9, 20]), np.array([0, 1, 1, 0]))
     text = " ".join(findings(summarise(runs), effects(runs), q, vary_spread(runs), None, "test"))
     assert "Runner-up gru (model.pooling=mean) is 1.3 points behind, larger than the seed-to-seed spread (1.1 points)" in text
     assert "one seed" not in text and "between encoders" not in text
@@ -224,3 +227,42 @@ def test_overwrite_replaces_a_comparison_of_another_config(tmp_path, monkeypatch
     assert (out / "compare.json").read_text() != trec_manifest
     assert "sst2.yaml" in (out / "report.md").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp"]
+
+
+def test_length_bins_hold_equal_counts_even_with_ties_and_carry_the_seed_spread():
+    import numpy as np
+
+    lengths = np.array([5] * 30 + [6] * 5 + list(range(7, 72)))  # 100 texts, a third of them tied at 5 tokens
+    labels = np.zeros(100, dtype=int)
+    runs = [Run(f"gru_seed{s}", "gru", s, "", {}, {"predictions": (np.arange(100) % (s + 2) == 0).astype(int).tolist()})
+            for s in range(2)]
+    bins = length_bins(runs, lengths, labels)
+    assert bins["counts"] == [25, 25, 25, 25] and bins["bins"][0] == "5-5" and bins["bins"][1].startswith("5-")
+    assert all(sd > 0 for sd in bins["std"]["gru"])  # the two seeds disagree in every bin
+    long = [Run("gru_seed1", "gru", 1, "", {}, {"predictions": [0] * 5000})]
+    assert len(length_bins(long, np.arange(5000), np.zeros(5000, dtype=int))["bins"]) == 8  # a large split: finer
+
+
+def test_paired_bootstrap_separates_a_real_gap_from_none():
+    import numpy as np
+
+    from textclf.compare.analysis import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    a = (rng.random(2000) < 0.85).astype(float)
+    low, high, p = paired_bootstrap(a, np.where(rng.random(2000) < 0.1, 0.0, a))  # b: a with 10% of answers lost
+    assert 0.05 < low < high < 0.12 and p < 0.001
+    low, high, p = paired_bootstrap(a, a[rng.permutation(2000)])  # the same accuracy, other examples
+    assert low < 0 < high and p > 0.05
+
+
+def test_settling_is_measured_against_the_final_epoch_and_effects_cover_a_varied_field():
+    import numpy as np
+
+    run = fake_run("gru", 0, 0.80)
+    run.metrics["history"] = [{"val_acc": a, "elapsed": 10.0 * (i + 1)} for i, a in enumerate([0.6, 0.79, 0.85, 0.80])]
+    assert run.to_within_final() == (2, 20.0)  # 0.79 is within 1 point of the final 0.80; the noisy 0.85 is not the target
+    runs = [fake_run("gru", s, a, "model.pooling=max") for s, a in enumerate([0.82, 0.815, 0.823])]
+    runs += [fake_run("gru", s, a, "model.pooling=mean") for s, a in enumerate([0.80, 0.811, 0.808])]
+    rows = effects(runs, np.array([0, 1, 1, 0]))
+    assert len(rows) == 1 and rows[0]["better"] == "gru (model.pooling=max)" and rows[0]["p"] is not None

@@ -1,4 +1,4 @@
-"""Runs -> grouped statistics, accuracy by length quartile, learning curves, effect sizes, findings.
+"""Runs -> grouped statistics, accuracy by length bin, learning curves, effect sizes, findings.
 
 Everything here is computed from the run directories; nothing is written down in advance.
 """
@@ -38,13 +38,20 @@ class Run:
     def f1(self) -> float:
         return (self.metrics.get("test") or self.metrics["val"])["f1"]
 
-    def seconds_to_within(self, points: float = 1.0) -> float | None:
-        """Wall seconds until validation accuracy first came within `points` of this run's best."""
+    def to_within_final(self, points: float = 1.0) -> tuple[int, float] | None:
+        """(epoch, wall seconds) at which validation accuracy first came within `points` of its value at
+        the last epoch: how long the run took to settle, not where a noisy best fell."""
         hist = [h for h in self.metrics.get("history", []) if "val_acc" in h]
         if not hist:
             return None
-        best = max(h["val_acc"] for h in hist)
-        return next(h["elapsed"] for h in hist if h["val_acc"] >= best - points / 100)
+        final = hist[-1]["val_acc"]
+        i = next(i for i, h in enumerate(hist) if h["val_acc"] >= final - points / 100)
+        return i + 1, hist[i]["elapsed"]  # epochs counted from 1
+
+    @property
+    def still_improving(self) -> bool:
+        """Whether the best validation accuracy came at the last epoch (more epochs might have helped)."""
+        return bool(self.metrics.get("best_epoch") and self.metrics["best_epoch"] >= len(self.metrics.get("history", [])))
 
 
 def load_runs(output: str, planned: list[PlannedRun]) -> list[Run]:
@@ -66,7 +73,7 @@ def summarise(runs: list[Run]) -> list[dict]:
         acc = np.array([r.acc for r in items])
         f1 = np.array([r.f1 for r in items])
         m0 = items[0].metrics
-        within = [r.seconds_to_within() for r in items]
+        within = [w for w in (r.to_within_final() for r in items) if w is not None]
         rows.append({
             "group": group,
             "encoder": items[0].encoder,
@@ -79,7 +86,10 @@ def summarise(runs: list[Run]) -> list[dict]:
             "f1_mean": float(f1.mean()), "f1_std": float(f1.std(ddof=1)) if len(f1) > 1 else 0.0,
             "best_epoch": float(np.mean([r.metrics["best_epoch"] for r in items])),
             "seconds_to_best": float(np.mean([r.metrics["seconds_to_best"] for r in items])),
-            "seconds_to_within_1pt": float(np.mean([w for w in within if w is not None])) if any(w is not None for w in within) else None,
+            "epochs_to_within_1pt": float(np.mean([w[0] for w in within])) if within else None,
+            "seconds_to_within_1pt": float(np.mean([w[1] for w in within])) if within else None,
+            "still_improving": sum(r.still_improving for r in items),
+            "encoder_options": items[0].analysis.get("encoder_options"),
             "train_tokens_per_second": float(np.mean([r.metrics["train_tokens_per_second"] for r in items])),
             "inference_texts_per_second": float(np.mean([r.analysis["inference_texts_per_second"] for r in items])),
             "peak_memory_mb": float(np.max([r.metrics["peak_memory_mb"] for r in items])),
@@ -94,24 +104,30 @@ def _groups(runs: list[Run]) -> dict[str, list[Run]]:
     return groups
 
 
-def length_quartiles(runs: list[Run], lengths: np.ndarray, labels: np.ndarray,
-                     baseline_predictions: list[int] | None = None) -> dict:
-    """Accuracy per token-length quartile of the evaluation split, per group (mean over seeds)."""
-    edges = np.quantile(lengths, [0.25, 0.5, 0.75])
-    quartile = np.searchsorted(edges, lengths, side="right")  # 0..3
-    bounds = [int(lengths.min()), *[int(e) for e in edges], int(lengths.max())]
-    names = [f"Q{q + 1} ({bounds[q]}-{bounds[q + 1]} tokens)" for q in range(4)]
+def length_bins(runs: list[Run], lengths: np.ndarray, labels: np.ndarray, baseline_predictions: list[int] | None = None,
+                bins: int | None = None) -> dict:
+    """Accuracy per token-length bin of the evaluation split, per group: mean and standard deviation over
+    seeds. The bins hold equal numbers of texts (by length rank, so ties at an edge are split between two
+    bins rather than making one bin larger); 4 bins, or 8 on an evaluation split of 4,000 texts or more."""
+    n = len(lengths)
+    bins = bins or (8 if n >= 4000 else 4)
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.argsort(lengths, kind="stable")] = np.arange(n)
+    which = rank * bins // n  # 0..bins-1, equal counts (up to one text)
+    names = [f"{int(lengths[which == b].min())}-{int(lengths[which == b].max())}" for b in range(bins)]
 
-    def per_quartile(pred: np.ndarray) -> list[float]:
-        return [float((pred[quartile == q] == labels[quartile == q]).mean()) if (quartile == q).any() else float("nan")
-                for q in range(4)]
+    def per_bin(pred: np.ndarray) -> list[float]:
+        return [float((pred[which == b] == labels[which == b]).mean()) for b in range(bins)]
 
-    table = {}
+    table, spread = {}, {}
     for group, items in _groups(runs).items():
-        table[group] = list(np.mean([per_quartile(np.asarray(r.analysis["predictions"])) for r in items], axis=0))
+        accs = np.array([per_bin(np.asarray(r.analysis["predictions"])) for r in items])
+        table[group] = accs.mean(0).tolist()
+        spread[group] = (accs.std(0, ddof=1) if len(items) > 1 else np.zeros(bins)).tolist()
     if baseline_predictions is not None:
-        table["tfidf+logreg"] = per_quartile(np.asarray(baseline_predictions))
-    return {"quartiles": names, "counts": [int((quartile == q).sum()) for q in range(4)], "accuracy": table}
+        table["tfidf+logreg"] = per_bin(np.asarray(baseline_predictions))
+        spread["tfidf+logreg"] = [0.0] * bins
+    return {"bins": names, "counts": [int((which == b).sum()) for b in range(bins)], "accuracy": table, "std": spread}
 
 
 def learning_curves(runs: list[Run]) -> dict:
@@ -132,22 +148,42 @@ def seed_spread(*groups: tuple[int, float]) -> float | None:
     return max(r for _, r in groups) if min(n for n, _ in groups) > 1 else None
 
 
-def effects(runs: list[Run]) -> list[dict]:
-    """Each pair of encoders (same --vary values): mean accuracy difference and whether it is larger
-    than the seed-to-seed spread (the wider of the two min-max ranges)."""
+BOOTSTRAP = 2000  # resamples of the paired bootstrap
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, resamples: int = BOOTSTRAP, seed: int = 0) -> tuple[float, float, float]:
+    """Paired bootstrap over examples of the accuracy difference mean(a) - mean(b), where a and b are
+    per-example correctness (here averaged over seeds): (95% interval low, high, two-sided p-value)."""
+    rng = np.random.default_rng(seed)
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    means = np.concatenate([d[rng.integers(0, len(d), (min(200, resamples - done), len(d)))].mean(1)
+                            for done in range(0, resamples, 200)])
+    p = min(1.0, 2 * min((means <= 0).mean(), (means >= 0).mean()))
+    low, high = np.quantile(means, [0.025, 0.975])
+    return float(low), float(high), float(p)
+
+
+def effects(runs: list[Run], labels: np.ndarray | None = None) -> list[dict]:
+    """Each pair of groups that differ in one thing (the encoder, or the --vary value): the mean accuracy
+    difference; whether it is larger than the seed-to-seed spread (the wider of the two min-max ranges);
+    and, given the evaluation labels, a paired bootstrap over its examples (`paired_bootstrap`)."""
     out = []
-    by_vary: dict[str, dict[str, list[float]]] = {}
-    for r in runs:
-        by_vary.setdefault(r.vary, {}).setdefault(r.encoder, []).append(r.acc)
-    for vary, encs in by_vary.items():
-        for a, b in itertools.combinations(encs, 2):
-            xa, xb = np.array(encs[a]), np.array(encs[b])
-            diff = float(xa.mean() - xb.mean())
-            spread = seed_spread((len(xa), float(np.ptp(xa))), (len(xb), float(np.ptp(xb))))
-            if diff < 0:
-                a, b, diff = b, a, -diff
-            out.append({"vary": vary, "better": a, "worse": b, "diff": diff, "seed_spread": spread,
-                        "beyond_noise": None if spread is None else diff > spread})
+    groups = _groups(runs)
+    for (ga, ra), (gb, rb) in itertools.combinations(groups.items(), 2):
+        same_vary, same_encoder = ra[0].vary == rb[0].vary, ra[0].encoder == rb[0].encoder
+        if same_vary == same_encoder:  # both differ, or neither: not one effect
+            continue
+        xa, xb = np.array([r.acc for r in ra]), np.array([r.acc for r in rb])
+        diff = float(xa.mean() - xb.mean())
+        spread = seed_spread((len(xa), float(np.ptp(xa))), (len(xb), float(np.ptp(xb))))
+        if diff < 0:
+            ga, gb, ra, rb, diff = gb, ga, rb, ra, -diff
+        row = {"vary": ra[0].vary if same_vary else "", "better": ga, "worse": gb, "diff": diff, "seed_spread": spread,
+               "beyond_noise": None if spread is None else diff > spread, "ci_low": None, "ci_high": None, "p": None}
+        if labels is not None:
+            correct = lambda rs: np.mean([np.asarray(r.analysis["predictions"]) == labels for r in rs], axis=0)  # noqa: E731
+            row["ci_low"], row["ci_high"], row["p"] = paired_bootstrap(correct(ra), correct(rb))
+        out.append(row)
     return sorted(out, key=lambda e: -e["diff"])
 
 
@@ -176,7 +212,7 @@ def _collect(runs: list[Run]) -> dict[tuple[str, str], list[float]]:
     return out
 
 
-def findings(rows: list[dict], effect_rows: list[dict], quartiles: dict, spread: dict | None,
+def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: dict | None,
              baseline: dict | None, split: str) -> list[str]:
     """Plain sentences, each computed from the numbers above."""
     pts = lambda x: f"{100 * x:.1f}"  # noqa: E731
@@ -199,6 +235,14 @@ def findings(rows: list[dict], effect_rows: list[dict], quartiles: dict, spread:
     if noisy:
         out.append("Gaps within seed noise: " + "; ".join(
             f"{e['better']} vs {e['worse']} ({pts(e['diff'])} pts, spread {pts(e['seed_spread'])})" for e in noisy) + ".")
+    tested = [e for e in effect_rows if e["p"] is not None]
+    if tested:
+        sig = [e for e in tested if e["p"] < 0.05]
+        out.append(f"Paired bootstrap over the {split} examples ({BOOTSTRAP:,} resamples, correctness averaged over "
+                   f"seeds): {len(sig)} of {len(tested)} gaps are significant at p < 0.05"
+                   + (": " + "; ".join(f"{e['better']} over {e['worse']} by {pts(e['diff'])} points "
+                                        f"(95% interval {pts(e['ci_low'])} to {pts(e['ci_high'])})" for e in sig[:4])
+                      if sig else "") + ".")
     by = {r["encoder"]: r for r in plain}
     if "rnn" in by and any(g in by for g in GATED):
         gated = [g for g in GATED if g in by]
@@ -206,19 +250,22 @@ def findings(rows: list[dict], effect_rows: list[dict], quartiles: dict, spread:
         diff = np.mean([by[g]["acc_mean"] for g in gated]) - by["rnn"]["acc_mean"]
         text = (f"Gated RNNs ({parts}) vs vanilla rnn {pts(by['rnn']['acc_mean'])}: "
                 f"{'+' if diff >= 0 else ''}{pts(diff)} points on average.")
-        acc = quartiles["accuracy"]
+        acc, bins = lengths["accuracy"], lengths["bins"]
         if "rnn" in acc and all(g in acc for g in gated):
-            gap = [float(np.mean([acc[g][q] for g in gated]) - acc["rnn"][q]) for q in range(4)]
-            trend = "grows" if gap[3] > gap[0] + 0.01 else "shrinks" if gap[3] < gap[0] - 0.01 else "stays about the same"
-            text += (f" By length the gap is {pts(gap[0])} points on the shortest quarter and {pts(gap[3])} on the "
-                     f"longest: it {trend} with text length.")
+            gap = [float(np.mean([acc[g][b] for g in gated]) - acc["rnn"][b]) for b in range(len(bins))]
+            trend = "grows" if gap[-1] > gap[0] + 0.01 else "shrinks" if gap[-1] < gap[0] - 0.01 else "stays about the same"
+            text += (f" By length the gap is {pts(gap[0])} points on the shortest {len(bins)}th ({bins[0]} tokens) and "
+                     f"{pts(gap[-1])} on the longest ({bins[-1]} tokens): it {trend} with text length.")
         out.append(text)
     if "lstm" in by and "gru" in by:
         lstm, gru = by["lstm"], by["gru"]
         out.append(
             f"GRU has {gru['params_encoder'] / lstm['params_encoder']:.2f}x LSTM's encoder parameters, trains at "
-            f"{gru['train_tokens_per_second'] / lstm['train_tokens_per_second']:.2f}x its tokens/s, reaches its best "
-            f"checkpoint in {gru['seconds_to_best']:.0f}s vs {lstm['seconds_to_best']:.0f}s, and scores "
+            f"{gru['train_tokens_per_second'] / lstm['train_tokens_per_second']:.2f}x its tokens/s, "
+            + (f"settles within 1 point of its final validation accuracy in {gru['seconds_to_within_1pt']:.0f}s vs "
+               f"{lstm['seconds_to_within_1pt']:.0f}s, "
+               if gru["seconds_to_within_1pt"] is not None and lstm["seconds_to_within_1pt"] is not None else "")
+            + f"and scores "
             f"{'+' if gru['acc_mean'] >= lstm['acc_mean'] else ''}{pts(gru['acc_mean'] - lstm['acc_mean'])} points."
         )
     if "bag" in by and len(by) > 1:
@@ -229,14 +276,20 @@ def findings(rows: list[dict], effect_rows: list[dict], quartiles: dict, spread:
         rnns = [by[e] for e in ("rnn", *GATED) if e in by]
         fastest = max(rnns, key=lambda r: r["train_tokens_per_second"])
         t = by["transformer"]
-        out.append(f"Transformer trains at {t['train_tokens_per_second']:,.0f} tokens/s vs the fastest RNN "
+        layers = (t.get("encoder_options") or {}).get("num_layers")
+        out.append(f"Transformer ({f'{layers} layer(s)' if layers else 'depth not recorded'}, trained from scratch) "
+                   f"trains at {t['train_tokens_per_second']:,.0f} tokens/s vs the fastest RNN "
                    f"({fastest['encoder']}) at {fastest['train_tokens_per_second']:,.0f}, and scores "
-                   f"{pts(t['acc_mean'])} vs {pts(max(r['acc_mean'] for r in rnns))} for the best RNN.")
+                   f"{pts(t['acc_mean'])} vs {pts(max(r['acc_mean'] for r in rnns))} for the best RNN; its best epoch was "
+                   f"the last in {t['still_improving']} of {t['seeds']} seed(s)"
+                   + (", so it was still improving when the budget ended." if t["still_improving"] * 2 > t["seeds"]
+                      else "."))
     timed = [r for r in plain if r["seconds_to_within_1pt"] is not None]
     if timed:
         quick = min(timed, key=lambda r: r["seconds_to_within_1pt"])
-        out.append(f"Fastest to come within 1 point of its own best validation accuracy: {quick['group']} "
-                   f"({quick['seconds_to_within_1pt']:.0f}s of wall time).")
+        out.append(f"Fastest to settle within 1 point of its final validation accuracy: {quick['group']} "
+                   f"(epoch {quick['epochs_to_within_1pt']:.1f}, {quick['seconds_to_within_1pt']:.0f}s of wall time, "
+                   "mean over seeds).")
     if baseline is not None:
         ref = baseline.get("test", baseline["val"])["acc"]  # the baseline scores the same split as the runs
         out.append(f"TF-IDF + logistic regression scores {pts(ref)}; the best neural encoder is "

@@ -12,46 +12,47 @@ COLORS = plt.get_cmap("tab10").colors
 
 
 def accuracy_chart(rows: list[dict], per_seed: dict[str, list[float]], baseline_acc: float | None, split: str, path: str):
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(rows) + 2), 4.2))
-    x = np.arange(len(rows))
-    means = [100 * r["acc_mean"] for r in rows]
-    stds = [100 * r["acc_std"] for r in rows]
-    ax.bar(x, means, yerr=stds, capsize=4, color=[COLORS[i % 10] for i in range(len(rows))], alpha=0.8,
-           label="mean ± std over seeds")
+    """A dot plot: each seed a dot, the mean a bar-free marker with ± one standard deviation. No bars, so an
+    axis that does not start at zero cannot make a small gap look tall."""
+    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.45 * len(rows) + 1.5)))
+    y = np.arange(len(rows))[::-1]
     for i, r in enumerate(rows):
         seeds = [100 * a for a in per_seed[r["group"]]]
-        ax.scatter([i] * len(seeds), seeds, color="black", s=12, zorder=3, label="one seed" if i == 0 else None)
+        ax.scatter(seeds, [y[i]] * len(seeds), color=COLORS[i % 10], s=18, alpha=0.6, zorder=2,
+                   label="one seed" if i == 0 else None)
+        ax.errorbar(100 * r["acc_mean"], y[i], xerr=100 * r["acc_std"], fmt="D", color="black", ms=5, capsize=3,
+                    zorder=3, label="mean ± std over seeds" if i == 0 else None)
     if baseline_acc is not None:
-        ax.axhline(100 * baseline_acc, color="gray", linestyle="--", label="TF-IDF + logistic regression")
-    ax.set_xticks(x, [r["group"] for r in rows], rotation=20, ha="right")
-    low = min(min(100 * a for a in v) for v in per_seed.values())
-    if baseline_acc is not None:
-        low = min(low, 100 * baseline_acc)
-    ax.set_ylim(max(0, low - 5), min(100, max(m + s for m, s in zip(means, stds)) + 3))
-    ax.set_ylabel(f"{split} accuracy (%)")
+        ax.axvline(100 * baseline_acc, color="gray", linestyle="--", label="TF-IDF + logistic regression")
+    ax.set_yticks(y, [r["group"] for r in rows])
+    ax.set_xlabel(f"{split} accuracy (%)")
     ax.set_title(f"{split.capitalize()} accuracy by encoder")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def quartile_chart(quartiles: dict, path: str, split: str):
-    groups = list(quartiles["accuracy"])
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    width = 0.8 / len(groups)
-    x = np.arange(4)
+def length_chart(by_length: dict, path: str, split: str):
+    """Accuracy per equal-size length bin, one line per group, ± one standard deviation over seeds."""
+    groups = list(by_length["accuracy"])
+    bins = by_length["bins"]
+    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(bins) + 3), 4.5))
+    x = np.arange(len(bins))
     for i, g in enumerate(groups):
-        vals = [100 * v for v in quartiles["accuracy"][g]]
-        ax.bar(x + (i - (len(groups) - 1) / 2) * width, vals, width, label=g, color=COLORS[i % 10])
-    ax.set_xticks(x, [f"{q}\nn={n}" for q, n in zip(quartiles["quartiles"], quartiles["counts"])], fontsize=8)
-    flat = [100 * v for g in groups for v in quartiles["accuracy"][g] if v == v]
-    ax.set_ylim(max(0, min(flat) - 5), min(100, max(flat) + 3))
+        shift = (i - (len(groups) - 1) / 2) * 0.04
+        vals = 100 * np.array(by_length["accuracy"][g])
+        err = 100 * np.array(by_length["std"][g])
+        style = "--" if g == "tfidf+logreg" else "-"
+        ax.errorbar(x + shift, vals, yerr=err, marker="o", ms=4, capsize=3, linestyle=style, label=g,
+                    color="gray" if g == "tfidf+logreg" else COLORS[i % 10])
+    ax.set_xticks(x, [f"{b}\nn={n}" for b, n in zip(bins, by_length["counts"])], fontsize=8)
+    ax.set_xlabel("tokens per text (bins of equal size)")
     ax.set_ylabel(f"{split} accuracy (%)")
-    ax.set_title("Accuracy by text length (token-count quartiles)")
-    ax.legend(fontsize=8, ncol=min(len(groups), 3), loc="lower left")
-    ax.grid(axis="y", alpha=0.3)
+    ax.set_title("Accuracy by text length (mean ± std over seeds)")
+    ax.legend(fontsize=8, ncol=min(len(groups), 3))
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -80,13 +81,16 @@ def learning_curves_chart(curves: dict, path: str):
 
 def speed_chart(rows: list[dict], path: str, split: str):
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    # marker area grows with the encoder's parameters (the embedding, the same for all, is left out)
+    largest = max(max(r["params_encoder"] for r in rows), 1)
     for i, r in enumerate(rows):
-        ax.scatter(r["train_tokens_per_second"], 100 * r["acc_mean"], s=40 + r["params_total"] / 2e4,
-                   color=COLORS[i % 10], alpha=0.8, label=f"{r['group']} ({r['params_total'] / 1e6:.2f}M params)")
+        ax.scatter(r["train_tokens_per_second"], 100 * r["acc_mean"], s=20 + 500 * r["params_encoder"] / largest,
+                   color=COLORS[i % 10], alpha=0.7,
+                   label=f"{r['group']} ({r['params_encoder'] / 1e3:,.0f}k encoder params)")
     ax.set_xscale("log")
     ax.set_xlabel("training throughput (real tokens/s, log scale)")
     ax.set_ylabel(f"{split} accuracy (%)")
-    ax.set_title("Accuracy against training speed (marker size: parameters)")
+    ax.set_title("Accuracy against training speed (marker area: encoder parameters)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -15,21 +15,22 @@ from textclf.compare.representations import VECTORS, Member, analysed_texts, unt
 
 
 def write_report(output: str, planned, config: str, split: str, texts: list[str], lengths: np.ndarray,
-                 labels: np.ndarray, label_names: list[str], baseline: dict | None, budget: str, axes: dict) -> dict:
+                 labels: np.ndarray, label_names: list[str], baseline: dict | None, budget: str, axes: dict,
+                 flags: list[str] | None = None) -> dict:
     runs = analysis.load_runs(output, planned)
     rows = analysis.summarise(runs)
-    quartiles = analysis.length_quartiles(runs, lengths, labels, (baseline or {}).get("test_predictions"))
+    by_length = analysis.length_bins(runs, lengths, labels, (baseline or {}).get("test_predictions"))
     curves = analysis.learning_curves(runs)
-    effects = analysis.effects(runs)
+    effects = analysis.effects(runs, labels)
     spread = analysis.vary_spread(runs)
-    found = analysis.findings(rows, effects, quartiles, spread, baseline, split)
+    found = analysis.findings(rows, effects, by_length, spread, baseline, split)
     per_seed = {}
     for r in runs:
         per_seed.setdefault(r.group, []).append(r.acc)
     baseline_acc = (baseline.get("test") or baseline["val"])["acc"] if baseline else None
 
     plots.accuracy_chart(rows, per_seed, baseline_acc, split, os.path.join(output, "accuracy.png"))
-    plots.quartile_chart(quartiles, os.path.join(output, "length_quartiles.png"), split)
+    plots.length_chart(by_length, os.path.join(output, "accuracy_by_length.png"), split)
     plots.learning_curves_chart(curves, os.path.join(output, "learning_curves.png"))
     plots.speed_chart(rows, os.path.join(output, "speed.png"), split)
     reps, coords = _representations(output, runs, texts, labels)
@@ -39,17 +40,17 @@ def write_report(output: str, planned, config: str, split: str, texts: list[str]
     with open(os.path.join(output, "results.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["run", "encoder", "vary", "seed", "params_total", "params_encoder", f"{split}_acc", f"{split}_f1",
-                    "best_epoch", "seconds_to_best", "train_tokens_per_second", "inference_texts_per_second",
+                    "best_epoch", "epochs", "seconds_to_best", "train_tokens_per_second", "inference_texts_per_second",
                     "peak_memory_mb"])
         for r in runs:
             m = r.metrics
             w.writerow([r.name, r.encoder, r.vary, r.seed, m["parameters"]["total"], m["parameters"]["encoder"],
-                        f"{r.acc:.4f}", f"{r.f1:.4f}", m["best_epoch"], m["seconds_to_best"],
+                        f"{r.acc:.4f}", f"{r.f1:.4f}", m["best_epoch"], len(m.get("history", [])), m["seconds_to_best"],
                         m["train_tokens_per_second"], r.analysis["inference_texts_per_second"], m["peak_memory_mb"]])
     machine = {"cpus": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
                "platform": platform.platform(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
     result = {"config": config, "split": split, "budget": budget, "vary": axes, "machine": machine, "summary": rows,
-              "length_quartiles": quartiles, "learning_curves": curves, "effects": effects, "vary_spread": spread,
+              "flags": flags or [], "accuracy_by_length": by_length, "learning_curves": curves, "effects": effects, "vary_spread": spread,
               "tfidf": {k: v for k, v in (baseline or {}).items() if k != "test_predictions"} or None, "findings": found,
               "representations": reps}
     with open(os.path.join(output, "results.json"), "w") as f:
@@ -57,6 +58,10 @@ def write_report(output: str, planned, config: str, split: str, texts: list[str]
     with open(os.path.join(output, "report.md"), "w", encoding="utf-8") as f:
         f.write(_markdown(result, runs))
     return result
+
+
+def _num(x: float | None, digits: int) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
 
 
 def _representations(output: str, runs, texts: list[str], labels: np.ndarray) -> tuple[dict, dict]:
@@ -120,6 +125,7 @@ def _markdown(res: dict, runs) -> str:
         + (f", GPU {res['machine']['gpu']}" if res["machine"]["gpu"] else "") + ".",
         "Every run shares the data split, the tokenizer (`tokenizer.json`) and the budget; only the encoder"
         + (", the seed and the varied field change." if res["vary"] else " and the seed change."),
+        "Flags passed to every run: " + (f"`{' '.join(res['flags'])}`." if res["flags"] else "none (the config alone)."),
         "",
         "## Findings",
         "",
@@ -127,35 +133,46 @@ def _markdown(res: dict, runs) -> str:
         "",
         "## Results",
         "",
-        f"| encoder | params (total / encoder) | {split} acc | {split} macro-F1 | best epoch | s to best | "
+        f"| encoder | params (total / encoder) | {split} acc | {split} macro-F1 | epochs to settle | s to settle | "
         "train tokens/s | inference texts/s | peak RSS MB |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in res["summary"]:
         lines.append(
             f"| {r['group']} | {r['params_total']:,} / {r['params_encoder']:,} | {pts(r['acc_mean'])} ± {pts(r['acc_std'])} | "
-            f"{pts(r['f1_mean'])} ± {pts(r['f1_std'])} | {r['best_epoch']:.1f} | {r['seconds_to_best']:.0f} | "
+            f"{pts(r['f1_mean'])} ± {pts(r['f1_std'])} | {_num(r['epochs_to_within_1pt'], 1)} | "
+            f"{_num(r['seconds_to_within_1pt'], 0)} | "
             f"{r['train_tokens_per_second']:,.0f} | {r['inference_texts_per_second']:,.0f} | {r['peak_memory_mb']:.0f} |")
     if res["tfidf"]:
         t = res["tfidf"]
         ref = t.get("test") or t["val"]
         lines.append(f"| TF-IDF 1-2 grams + logistic regression (C={t['C']} chosen on validation) | {t['features']:,} features | "
                      f"{pts(ref['acc'])} | {pts(ref['f1'])} | - | {t['seconds']:.0f} (fit) | - | - | - |")
-    q = res["length_quartiles"]
-    lines += ["", "## Accuracy by text length", "", "| encoder | " + " | ".join(q["quartiles"]) + " |",
-              "|---|" + "---|" * 4]
+    q = res["accuracy_by_length"]
+    lines += ["", "Settling: the first epoch (and wall seconds) at which validation accuracy came within 1 point of its "
+              "value at the last epoch, mean over seeds.",
+              "", "## Accuracy by text length", "",
+              f"{len(q['bins'])} bins of equal size by token count (n = {', '.join(map(str, q['counts']))}); mean ± std "
+              "over seeds.", "", "| encoder | " + " | ".join(f"{b} tokens" for b in q["bins"]) + " |",
+              "|---|" + "---|" * len(q["bins"])]
     for g, vals in q["accuracy"].items():
-        lines.append(f"| {g} | " + " | ".join(pts(v) for v in vals) + " |")
-    lines += ["", "![accuracy by length](length_quartiles.png)", "", "## Effect sizes", "",
-              "Mean accuracy difference between encoders, and whether it is larger than the seed-to-seed spread "
-              "(the wider min-max range of the two over seeds).", "",
-              "| better | worse | " + ("varied | " if res["vary"] else "") + "difference (pts) | seed spread (pts) | beyond noise |",
-              "|---|---|" + ("---|" if res["vary"] else "") + "---|---|---|"]
+        lines.append(f"| {g} | " + " | ".join(f"{pts(v)} ± {pts(sd)}" if sd else pts(v)
+                                                for v, sd in zip(vals, q["std"][g])) + " |")
+    lines += ["", "![accuracy by length](accuracy_by_length.png)", "", "## Effect sizes", "",
+              "Each pair of groups that differ in one thing: the mean accuracy difference; whether it is larger than "
+              "the seed-to-seed spread (the wider min-max range of the two over seeds); and a paired bootstrap over the "
+              f"{split} examples ({analysis.BOOTSTRAP:,} resamples of the per-example correctness averaged over seeds): "
+              "its 95% interval and two-sided p-value.", "",
+              "| better | worse | " + ("varied | " if res["vary"] else "")
+              + "difference (pts) | 95% interval (pts) | p | seed spread (pts) | beyond seed spread |",
+              "|---|---|" + ("---|" if res["vary"] else "") + "---|---|---|---|---|"]
     for e in res["effects"]:
         spread = "n/a" if e["seed_spread"] is None else pts(e["seed_spread"])
         verdict = "n/a" if e["beyond_noise"] is None else ("yes" if e["beyond_noise"] else "no")
-        lines.append(f"| {e['better']} | {e['worse']} | " + (f"{e['vary']} | " if res["vary"] else "")
-                     + f"{pts(e['diff'])} | {spread} | {verdict} |")
+        interval = "n/a" if e["p"] is None else f"{pts(e['ci_low'])} to {pts(e['ci_high'])}"
+        p = "n/a" if e["p"] is None else ("< 0.001" if e["p"] < 0.001 else f"{e['p']:.3f}")
+        lines.append(f"| {e['better']} | {e['worse']} | " + (f"{e['vary'] or '-'} | " if res["vary"] else "")
+                     + f"{pts(e['diff'])} | {interval} | {p} | {spread} | {verdict} |")
     if res["vary_spread"]:
         v = res["vary_spread"]
         several = len(v["by_encoder_field_spread"]) > 1  # with one encoder there is no encoder choice to compare

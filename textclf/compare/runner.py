@@ -178,7 +178,7 @@ def _compare(cli, config: str, base: list[str], encoders: list[str], seeds: list
     if tfidf:
         baseline = _tfidf(output, dm, eval_split)
     write_report(output, runs, config, eval_split, eval_texts, eval_lengths, eval_labels, dm.label_names, baseline,
-                 budget=" ".join(budget_args) or "the config's max_epochs", axes=axes)
+                 budget=" ".join(budget_args) or "the config's max_epochs", axes=axes, flags=base[2:])
     print(f"report: {os.path.join(output, 'report.md')}")
     return 0
 
@@ -219,7 +219,8 @@ def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.nda
     preds = clf.predict_proba(texts).argmax(1)
     seconds = time.perf_counter() - t0
     out = {"split": split, "inference_texts_per_second": round(len(texts) / seconds, 1),
-           "accuracy": float((preds == labels).mean()), "predictions": preds.tolist()}
+           "accuracy": float((preds == labels).mean()), "predictions": preds.tolist(),
+           "encoder_options": clf.model.config.encoder_options}
     # the pooled vectors of the texts the representation analysis reads (textclf.compare.representations)
     np.save(os.path.join(run_dir, VECTORS), clf.embed([texts[i] for i in analysed_texts(len(texts))]))
     with open(os.path.join(run_dir, "analysis.json"), "w") as f:
