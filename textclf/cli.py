@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import sys
-import warnings
 from collections.abc import Callable
 
 from textclf.errors import Interrupted, TextclfError
@@ -33,7 +32,8 @@ USAGE = """usage: textclf {train,evaluate,predict,embed,compare,analyze,tune,bas
   ensemble  runs/a/best.ckpt runs/b/best.ckpt ... --output runs/ab.ckpt   (predict averages the members)
   data      --config configs/sst2.yaml [--data.*]   (load, tokenize and report on the data)
 
-Run `textclf COMMAND --help` for a command's options; --debug shows tracebacks."""
+Run `textclf COMMAND --help` for a command's options; --verbose shows the libraries' own messages, --debug
+also tracebacks; --version prints the version."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,7 +44,14 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    argv = [a for a in argv if a != "--debug"]
+    if "--verbose" in argv or debug:  # the libraries' own INFO lines too (subprocesses of compare/tune inherit it)
+        os.environ["TEXTCLF_VERBOSE"] = "1"
+    if argv[:1] in (["--version"], ["-V"]):
+        from textclf import __version__
+
+        print(f"textclf {__version__}")
+        return 0
+    argv = [a for a in argv if a not in ("--debug", "--verbose")]
     _quiet_libraries(debug)
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
@@ -70,7 +77,6 @@ def main(argv: list[str] | None = None) -> int:
 def _quiet_libraries(debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="%(message)s")
     if not debug:
-        warnings.filterwarnings("ignore")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
         for name in ("datasets", "fsspec", "httpx", "huggingface_hub", "urllib3", "filelock", "lightning.pytorch",
                      "lightning.fabric", "lightning"):
@@ -116,7 +122,13 @@ def print_run_summary(m: dict) -> None:
             f"best epoch {m['best_epoch']} of {m['epochs']}, {m['wall_seconds']:.1f}s wall, "
             f"{m['train_tokens_per_second']:,.0f} train tokens/s, {m['parameters']['total']:,} parameters"
         )
+    run_dir = os.path.dirname(m["best_checkpoint"])
     console.print(f"best checkpoint: {m['best_checkpoint']}", soft_wrap=True)
+    console.print(f"metrics: {os.path.join(run_dir, 'metrics.json')}", soft_wrap=True)
+    logs = [os.path.join(run_dir, "logs", "metrics.csv")]
+    if os.path.isdir(os.path.join(run_dir, "tensorboard")):
+        logs.append(f"tensorboard --logdir {os.path.join(run_dir, 'tensorboard')}")
+    console.print("logs: " + ", ".join(logs), soft_wrap=True)
 
 
 # -- data -----------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def encode_split(ds: datasets.Dataset, encoder: TextEncoder, tokenizer_key: str,
         return {"ids": enc.lists(), "length": np.diff(enc.offsets).tolist(), "full_length": enc.full_lengths.tolist()}
 
     out = ds.map(encode, batched=True, batch_size=2000, new_fingerprint=fingerprint, desc=f"tokenize ({split})")
-    log.info("%s split: %s", split, "token ids loaded from the datasets cache" if cached else "tokenized")
+    log.debug("%s split: %s", split, "token ids loaded from the datasets cache" if cached else "tokenized")
     return out
 
 

@@ -13,7 +13,6 @@ import logging
 import os
 import shutil
 import signal
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +30,7 @@ from textclf.errors import Interrupted, TextclfError
 from textclf.model.checkpoint import RETIRED_OPTIONS, read_checkpoint, upgrade_model_options
 from textclf.train.history import RunHistory
 from textclf.train.module import LitTextClassifier, load_module
+from textclf.train.console import EpochBar, EpochsFromOne, epoch_reporter, lightning_silent, quiet_lightning
 from textclf.train.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState
 from textclf.train.run_dir import (
     RunDirLock,
@@ -47,6 +47,7 @@ from textclf.train.run_dir import (
 from textclf.train.signals import signals_as_interrupts, signals_deferred
 
 log = logging.getLogger(__name__)
+quiet_lightning(verbose=os.environ.get("TEXTCLF_VERBOSE") == "1")
 
 RUN_DIR_ENV = "TEXTCLF_RUN_DIR"  # passes rank 0's run directory to DDP worker processes
 MONITOR = "val_f1"
@@ -318,10 +319,9 @@ def _trainer_config(cli: TextclfCLI, run_dir: str, callbacks: list) -> dict:
     trainer_config["callbacks"] = callbacks + (user_callbacks if isinstance(user_callbacks, list) else [user_callbacks])
     if trainer_config.get("logger") in (None, True):
         trainer_config["logger"] = _loggers(run_dir)
-    if trainer_config.get("enable_progress_bar", True) and sys.stderr.isatty():
-        from lightning.pytorch.callbacks import RichProgressBar
-
-        trainer_config["callbacks"].append(RichProgressBar())
+    # our own display (textclf.train.console), never Lightning's default bar
+    trainer_config["callbacks"] += epoch_reporter(trainer_config.get("enable_progress_bar") is not False)
+    trainer_config["enable_progress_bar"] = any(isinstance(c, EpochBar) for c in trainer_config["callbacks"])
     smoke = trainer_config.pop("fast_dev_run", False)
     if smoke:
         # Lightning's fast_dev_run turns checkpoints and logs off; a smoke run here is one short epoch
@@ -374,7 +374,10 @@ def _loggers(run_dir: str) -> list:
         import tensorboard  # noqa: F401  (only when the user has it)
         from lightning.pytorch.loggers import TensorBoardLogger
 
-        loggers.append(TensorBoardLogger(run_dir, name="tensorboard", version=""))
+        class TensorBoard(EpochsFromOne, TensorBoardLogger):
+            pass
+
+        loggers.append(TensorBoard(run_dir, name="tensorboard", version=""))
     except ImportError:
         pass
     return loggers
@@ -386,11 +389,11 @@ def _final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: Ru
     if not best_path or not os.path.exists(best_path):
         raise TextclfError(f"training produced no best checkpoint in {run_dir}: train for at least one epoch")
     model = load_module(best_path)
-    trainer = L.Trainer(
-        accelerator=accelerator if isinstance(accelerator, str) else "auto", devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-    )
-    val = trainer.validate(model, dm, verbose=False)[0]
-    scores = trainer.test(model, dm, verbose=False)[0] if test and "test" in dm.splits else None
+    with lightning_silent():
+        trainer = L.Trainer(accelerator=accelerator if isinstance(accelerator, str) else "auto", devices=1, logger=False,
+                            enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
+        val = trainer.validate(model, dm, verbose=False)[0]
+        scores = trainer.test(model, dm, verbose=False)[0] if test and "test" in dm.splits else None
     summary = history.summary()
     best_epoch = max(history.epochs, key=lambda e: e.get(MONITOR, -1.0)) if history.epochs else {}
     metrics = {

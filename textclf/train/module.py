@@ -172,7 +172,8 @@ class LitTextClassifier(L.LightningModule):
         metrics = getattr(self, f"{stage}_metrics")
         metrics.update(logits.detach(), labels)
         bs = labels.shape[0]
-        self.log(f"{stage}_loss", loss.detach(), on_step=False, on_epoch=True, batch_size=bs, sync_dist=stage != "train")
+        self.log(f"{stage}_loss", loss.detach(), on_step=False, on_epoch=True, batch_size=bs, sync_dist=stage != "train",
+                 prog_bar=stage == "train")
         self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=bs, prog_bar=stage == "val")
         return loss
 

@@ -25,6 +25,7 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from textclf.model.checkpoint import write_whole
+from textclf.train.console import EpochsFromOne
 
 
 def random_states() -> dict:
@@ -77,8 +78,9 @@ class _AppendingWriter(ExperimentWriter):
                 self.metrics_keys = sorted(next(csv.reader(f)))
 
 
-class AppendingCSVLogger(CSVLogger):
-    """CSVLogger that appends to an existing logs/metrics.csv (a resumed run) instead of deleting it."""
+class AppendingCSVLogger(EpochsFromOne, CSVLogger):
+    """CSVLogger that appends to an existing logs/metrics.csv (a resumed run) instead of deleting it; epochs
+    counted from 1."""
 
     @property
     def experiment(self) -> ExperimentWriter:
