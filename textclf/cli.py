@@ -94,6 +94,12 @@ def _quiet_libraries(debug: bool) -> None:
 
 
 def train_command(argv: list[str]) -> int:
+    from textclf.help import short_help, wants_help
+
+    if wants_help(argv) == "short":
+        print(short_help("train"))
+        return 0
+    argv = ["--help" if a == "--help=all" else a for a in argv]
     from textclf.train.command import train
 
     metrics = train(argv)
@@ -191,6 +197,11 @@ def baseline_command(argv: list[str]) -> int:
 
 def data_command(argv: list[str]) -> int:
     """Load and tokenize the data of a config, and print its splits' statistics."""
+    from textclf.help import short_help, wants_help
+
+    if wants_help(argv):
+        print(short_help("data"))
+        return 0
     from rich.console import Console
     from rich.table import Table
 

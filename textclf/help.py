@@ -1,0 +1,84 @@
+"""Short `--help` for `textclf train` and `textclf data`: textclf's own options first, one line each.
+
+The option names, defaults and one-line help are read from the signatures and docstrings of the model
+(textclf.train.module.LitTextClassifier) and the data module (textclf.data.datamodule.TextDataModule),
+so they cannot drift from the code. LightningCLI's full help, with every Trainer option, stays behind
+`--help=all`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+# filled from the data, never set by hand
+HIDDEN = {"model.num_classes", "model.label_names", "model.vocab_size", "model.pad_id"}
+
+TRAIN_USAGE = """usage: textclf train [--config FILE] [--data.path P | --data.files.train F ...] [--model.encoder E] [options]
+
+Train a classifier; with no config the default recipe (docs/recipe.md). Examples:
+  textclf train --data.path data/sst2 --model.encoder lstm
+  textclf train --data.files.train my.csv --data.files.test test.csv --run_dir runs/mine
+
+run:
+  --config FILE            a YAML of any of the options below (configs/*.yaml)
+  --seed N                 seed of weights, data carving and batch order (default 42)
+  --run_dir DIR            run directory (default runs/<dataset>-<encoder>-<timestamp>)
+  --patience N             early stopping: epochs without a better validation macro-F1 (default 3)
+  --resume / --overwrite   continue the run in --run_dir / replace it once the new run has finished
+  --trainer.max_epochs N   epochs (default 8); every Trainer option is --trainer.NAME (see --help=all)
+  --trainer.accelerator A  cpu, gpu, auto (default auto)
+  --verbose                the libraries' own messages too"""
+
+DATA_USAGE = """usage: textclf data [--config FILE] [--data.path P | --data.files.train F ...] [--data.*]
+
+Load and tokenize the data as `textclf train` would, and print each split's size and token lengths."""
+
+
+def _documented(cls) -> list[tuple[str, str, str]]:
+    """(name, default, first line of help) of every documented argument of `cls.__init__`."""
+    doc = inspect.getdoc(cls.__init__) or ""
+    helps, name = {}, None
+    for line in doc.split("Args:", 1)[-1].splitlines():
+        m = re.match(r"\s{0,4}(\w+): (.*)", line)
+        if m:
+            name = m.group(1)
+            helps[name] = m.group(2).strip()
+        elif name and line.strip():
+            helps[name] += " " + line.strip()
+    out = []
+    for param in inspect.signature(cls.__init__).parameters.values():
+        if param.name == "self" or param.name not in helps:
+            continue
+        default = "" if param.default is inspect.Parameter.empty else param.default
+        out.append((param.name, "null" if default is None else str(default), helps[param.name]))
+    return out
+
+
+def _section(title: str, prefix: str, cls) -> list[str]:
+    lines = ["", f"{title}:"]
+    for name, default, text in _documented(cls):
+        if f"{prefix}.{name}" in HIDDEN:
+            continue
+        flag = f"--{prefix}.{name}"
+        lines.append(f"  {flag:<31}{text.rstrip('.')}" + (f" (default {default})" if default not in ("", "null") else ""))
+    return lines
+
+
+def short_help(command: str) -> str:
+    from textclf.data.datamodule import TextDataModule
+
+    if command == "data":
+        return "\n".join([DATA_USAGE, *_section("data", "data", TextDataModule)])
+    from textclf.train.module import LitTextClassifier
+
+    return "\n".join([TRAIN_USAGE, *_section("model", "model", LitTextClassifier),
+                      *_section("data", "data", TextDataModule), "",
+                      "--help=all: every option, the Trainer's included (LightningCLI's full help)."])
+
+
+def wants_help(argv: list[str]) -> str | None:
+    """"short" for -h/--help, "all" for --help=all, None otherwise."""
+    if "--help=all" in argv:
+        return "all"
+    return "short" if any(a in ("-h", "--help") for a in argv) else None
