@@ -232,7 +232,8 @@ def evaluate_command(argv: list[str]) -> int:
     p.add_argument("--data.path", "--data", dest="data",
                    help="hub id, dataset folder or file (default: the data the model was trained on)")
     p.add_argument("--data.name", "--name", dest="name", help="hub config name of --data.path")
-    p.add_argument("--split", default="test", help="split to evaluate (default test)")
+    p.add_argument("--split", default="test", help="test, validation (dev, val) or train (without the rows carved "
+                   "off as validation/test in training); default test")
     p.add_argument("--data.text_column", "--text_column", dest="text_column",
                    help="text column of --data.path (detected when unset)")
     p.add_argument("--data.label_column", "--label_column", dest="label_column",
@@ -254,11 +255,21 @@ def evaluate_command(argv: list[str]) -> int:
                   "text_column": args.text_column, "label_column": args.label_column}
     elif not source:
         raise TextclfError(f"{args.checkpoint} does not record its training data: pass --data.path")
-    result = evaluate(clf, source, args.split, **_batch_size(args))
+    result = evaluate(clf, source, _split(args.split), **_batch_size(args))
     print_evaluation(result)
     if args.output:
         _write_json(args.output, result)
     return 0
+
+
+def _split(name: str) -> str:
+    """--split as train, validation or test (dev, val, valid, ... accepted as in --data.files)."""
+    from textclf.data.sources import canonical_split
+
+    split = canonical_split(name)
+    if split is None:
+        raise TextclfError(f"unknown --split {name!r}: choose train, validation (dev, val) or test")
+    return split
 
 
 def print_evaluation(r: dict) -> None:
@@ -476,7 +487,7 @@ def analyze_command(argv: list[str]) -> int:
     if args.data:
         source = {"path": args.data, "name": args.name, "encoding": args.encoding,
                   "text_column": args.text_column, "label_column": args.label_column}
-    res = analyze(args.checkpoints, source, args.split, args.output, args.overwrite)
+    res = analyze(args.checkpoints, source, _split(args.split), args.output, args.overwrite)
     for line in res["findings"]:
         print(f"- {line}")
     print(f"report: {os.path.join(args.output, 'report.md')}")

@@ -149,10 +149,16 @@ class TextDataModule(L.LightningDataModule):
 
     @property
     def source(self) -> dict:
-        """Where the data came from, so `evaluate` can find it again from the checkpoint alone."""
+        """Where the data came from, so `evaluate` can find it again from the checkpoint alone: local paths
+        made absolute (a checkpoint used from another folder still finds them), hub ids as given."""
         hp = self.hparams
         keys = ("path", "name", "revision", "files", "text_column", "label_column", "encoding", "val_fraction", "test_fraction", "seed")
-        return {k: hp[k] for k in keys}
+        source = {k: hp[k] for k in keys}
+        local = lambda p: os.path.abspath(p) if isinstance(p, str) and os.path.exists(p) else p  # noqa: E731
+        source["path"] = local(source["path"])
+        if source["files"]:
+            source["files"] = {split: local(f) for split, f in dict(source["files"]).items()}
+        return source
 
     def prepare_data(self) -> None:
         hp = self.hparams

@@ -7,12 +7,16 @@ By default the data the checkpoint was trained on (its source is stored in the c
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from textclf.data.prepare import load_splits
 from textclf.errors import TextclfError
 from textclf.serve.predictions import Predictions
+
+log = logging.getLogger(__name__)
 
 
 def classification_metrics(labels: np.ndarray, preds: np.ndarray, label_names: list[str]) -> dict:
@@ -47,8 +51,14 @@ def labelled_split(source: dict, split: str, label_names: list[str]) -> tuple[li
     """(texts, label ids in `label_names`) of `split` of `source`; a split carved from train at training
     time is carved again the same way."""
     splits, _ = load_splits(**source, label_names=label_names, single_split=split, carve=False)
-    if split not in splits and "train" in splits:
+    whole = len(splits["train"]) if split == "train" and "train" in splits else None
+    if (split not in splits or split == "train") and "train" in splits:
+        # carved again as in training; for train, what is left of it: the carved rows are not training rows
         splits, _ = load_splits(**source, label_names=label_names, single_split=split, carve=True)
+    if whole is not None and len(splits["train"]) < whole:
+        carved = [s for s in ("validation", "test") if s in splits]
+        log.info("train: the %s rows left after carving %s as in training (%s of %s rows excluded)",
+                 f"{len(splits['train']):,}", " and ".join(carved), f"{whole - len(splits['train']):,}", f"{whole:,}")
     if split not in splits:
         raise TextclfError(f"the data has no {split!r} split (it has {', '.join(splits)}): choose one with --split")
     ds = splits[split]
