@@ -19,12 +19,13 @@ from textclf.errors import Interrupted, TextclfError
 
 # --batch_size of evaluate and predict; unset, Classifier.batch_size decides
 BATCH_SIZE_HELP = "texts per forward pass (default: the fastest measured on CPU for the model's path)"
-USAGE = """usage: textclf {train,evaluate,predict,embed,compare,analyze,tune,baseline,ensemble,data} ...
+USAGE = """usage: textclf {train,evaluate,predict,embed,serve,compare,analyze,tune,baseline,ensemble,data} ...
 
   train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
   evaluate  runs/x/best.ckpt [--data PATH_OR_HUB_ID] [--split test] [--output metrics.json]
   predict   runs/x/best.ckpt "a text" ... | --input FILE|- [--output preds.jsonl] [--top_k 2]
   embed     runs/x/best.ckpt "a text" ... | --input FILE|- --output vectors.npy|.parquet   (pooled vectors)
+  serve     runs/x/best.ckpt [--port 8000]   (HTTP: POST /predict {"texts": [...]}, docs at /docs)
   compare   --config configs/sst2.yaml --encoders bag,rnn,lstm,gru,transformer --seeds 3 --output reports/sst2
   analyze   runs/a runs/b reports/sst2 ... --output reports/reps   (compare the pooled representations)
   tune      --config configs/sst2.yaml --encoder gru --budget 20m --output tune/sst2-gru   (then: train --config tune/sst2-gru/best.yaml)
@@ -494,6 +495,36 @@ def analyze_command(argv: list[str]) -> int:
     return 0
 
 
+# -- serve ----------------------------------------------------------------------------------------
+
+
+def serve_command(argv: list[str]) -> int:
+    p = _Parser(prog="textclf serve", description="An HTTP server that answers POST /predict as textclf predict does "
+                "(OpenAPI docs at /docs).")
+    p.add_argument("checkpoint")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--max_batch", type=_positive_int, default=64,
+                   help="texts of concurrent requests run as one batch, at most (default 64)")
+    p.add_argument("--max_wait_ms", type=float, default=5.0,
+                   help="how long a batch waits for more requests before it runs (default 5 ms)")
+    p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU)")
+    args = p.parse_args(argv)
+    try:
+        from textclf.serve.http import serve
+    except ImportError as err:
+        raise TextclfError(f"textclf serve needs {err.name}: pip install 'fastapi>=0.110' 'uvicorn>=0.29'") from err
+    from textclf.serve.classifier import load_classifier
+    from textclf.train.run_dir import check_not_being_replaced
+
+    check_not_being_replaced(args.checkpoint)
+    clf = load_classifier(args.checkpoint, quantize=args.quantize)
+    print(f"serving {args.checkpoint} ({', '.join(clf.label_names)}) on http://{args.host}:{args.port} "
+          f"(docs: /docs); Ctrl-C stops", file=sys.stderr, flush=True)
+    serve(clf, args.host, args.port, args.max_batch, args.max_wait_ms, name=os.path.basename(args.checkpoint))
+    return 0
+
+
 def compare_command(argv: list[str]) -> int:
     from textclf.compare.plan import parse_duration, parse_vary
     from textclf.compare.runner import run_comparison
@@ -537,6 +568,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "evaluate": evaluate_command,
     "predict": predict_command,
     "embed": embed_command,
+    "serve": serve_command,
     "compare": compare_command,
     "analyze": analyze_command,
     "tune": tune_command,

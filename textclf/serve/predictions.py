@@ -35,7 +35,10 @@ class Predictions:
         if isinstance(texts, str):
             texts = [texts]
         check_at_least("top_k", top_k, 1)
-        probs = self.predict_proba(texts, batch_size)
+        return self.records(texts, self.predict_proba(texts, batch_size), top_k)
+
+    def records(self, texts: Sequence[str], probs: np.ndarray, top_k: int | None = None) -> list[dict]:
+        """`predict`'s records from texts and their class probabilities (N, C)."""
         k = len(self.label_names) if top_k is None else min(top_k, len(self.label_names))
         records = []
         for text, p in zip(texts, probs):

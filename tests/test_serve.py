@@ -1,0 +1,105 @@
+"""textclf serve: FastAPI's TestClient for the contract, and one real uvicorn process under concurrent load."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import datasets
+import httpx
+import pytest
+from conftest import DATA, ROOT
+
+from textclf import load_classifier
+from textclf.serve.http import create_app
+
+
+@pytest.fixture(scope="module")
+def served(trained_run):
+    from fastapi.testclient import TestClient
+
+    clf = load_classifier(str(trained_run[0] / "best.ckpt"))
+    with TestClient(create_app(clf, max_body_bytes=50_000)) as client:
+        yield clf, client
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return datasets.load_dataset(str(DATA / "sst2"), split="test")["text"][:200]
+
+
+def test_predict_answers_as_predict_does(served, texts):
+    clf, client = served
+    r = client.post("/predict", json={"texts": texts[:50], "top_k": 1})
+    assert r.status_code == 200
+    assert r.json() == clf.predict(texts[:50], top_k=1)
+    long = " ".join(texts[:100])  # ~2,000 tokens, far over max_length: truncated as in training
+    assert client.post("/predict", json={"texts": [long]}).json() == clf.predict([long])
+
+
+def test_health_labels_and_docs(served):
+    clf, client = served
+    assert client.get("/health").json()["status"] == "ok"
+    assert client.get("/labels").json() == {"labels": clf.label_names}
+    assert client.get("/docs").status_code == 200
+    assert "/predict" in client.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ({"texts": []}, "at least 1"),
+    ({"texts": ["fine", "  "]}, "text 2 is empty"),
+    ({"texts": ["fine"], "top_k": 0}, "greater than or equal to 1"),
+    ({"text": "fine"}, "texts"),
+    ({"texts": "fine"}, "list"),
+])
+def test_bad_requests_get_422_naming_the_problem(served, body, fragment):
+    r = served[1].post("/predict", json=body)
+    assert r.status_code == 422 and fragment in json.dumps(r.json())
+
+
+def test_a_body_over_the_limit_gets_413(served):
+    r = served[1].post("/predict", json={"texts": ["x" * 1000] * 60})
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_a_real_server_under_concurrent_load_answers_every_request_as_predict(trained_run, texts):
+    ckpt = str(trained_run[0] / "best.ckpt")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "textclf.cli", "serve", ckpt, "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        expected = load_classifier(ckpt).predict(texts)
+
+        def client(c: int) -> list[bool]:
+            with httpx.Client(base_url=url, timeout=30) as http:
+                ok = []
+                for i in range(10):
+                    start = (c * 10 + i) % (len(texts) - 3)
+                    got = http.post("/predict", json={"texts": texts[start:start + 3]}).json()
+                    ok.append(got == expected[start:start + 3])
+                return ok
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = [ok for oks in pool.map(client, range(16)) for ok in oks]
+        assert len(answers) == 160 and all(answers)
+        health = httpx.get(f"{url}/health").json()
+        assert health["texts"] == 480 and health["batches"] < 160  # concurrent requests shared batches
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
