@@ -19,13 +19,14 @@ from textclf.errors import Interrupted, TextclfError
 
 # --batch_size of evaluate and predict; unset, Classifier.batch_size decides
 BATCH_SIZE_HELP = "texts per forward pass (default: the fastest measured on CPU for the model's path)"
-USAGE = """usage: textclf {train,evaluate,predict,embed,serve,compare,analyze,tune,baseline,ensemble,data} ...
+USAGE = """usage: textclf {train,evaluate,predict,embed,serve,export,compare,analyze,tune,baseline,ensemble,data} ...
 
   train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
   evaluate  runs/x/best.ckpt [--data PATH_OR_HUB_ID] [--split test] [--output metrics.json]
   predict   runs/x/best.ckpt "a text" ... | --input FILE|- [--output preds.jsonl] [--top_k 2]
   embed     runs/x/best.ckpt "a text" ... | --input FILE|- --output vectors.npy|.parquet   (pooled vectors)
   serve     runs/x/best.ckpt [--port 8000]   (HTTP: POST /predict {"texts": [...]}, docs at /docs)
+  export    runs/x/best.ckpt --format onnx --output model.onnx   (predict/serve/evaluate take the .onnx too)
   compare   --config configs/sst2.yaml --encoders bag,rnn,lstm,gru,transformer --seeds 3 --output reports/sst2
   analyze   runs/a runs/b reports/sst2 ... --output reports/reps   (compare the pooled representations)
   tune      --config configs/sst2.yaml --encoder gru --budget 20m --output tune/sst2-gru   (then: train --config tune/sst2-gru/best.yaml)
@@ -525,6 +526,29 @@ def serve_command(argv: list[str]) -> int:
     return 0
 
 
+def export_command(argv: list[str]) -> int:
+    p = _Parser(prog="textclf export", description="Export a checkpoint's network for other runtimes.")
+    p.add_argument("checkpoint")
+    p.add_argument("--format", choices=["onnx"], default="onnx", help="onnx: token ids and lengths in, logits out, "
+                   "dynamic batch and length; tokenizer, labels and preprocessing in the file's metadata")
+    p.add_argument("--output", required=True, help="e.g. model.onnx")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    args = p.parse_args(argv)
+    try:
+        from textclf.serve.onnx_export import export_onnx
+        import onnx, onnxruntime  # noqa: E401, F401
+    except ImportError as err:
+        raise TextclfError(f"textclf export needs {err.name}: pip install 'onnx>=1.16' 'onnxruntime>=1.18'") from err
+    from textclf.train.run_dir import check_not_being_replaced
+
+    check_not_being_replaced(args.checkpoint)
+    done = export_onnx(args.checkpoint, args.output, args.overwrite)
+    print(f"{done['output']}: {done['encoder']} network, {done['bytes'] / 2**20:.1f} MiB; onnxruntime's logits within "
+          f"{done['max_abs_diff']:.1g} of the checkpoint's. Use it like a checkpoint: textclf predict {done['output']} "
+          "\"a text\"")
+    return 0
+
+
 def compare_command(argv: list[str]) -> int:
     from textclf.compare.plan import parse_duration, parse_vary
     from textclf.compare.runner import run_comparison
@@ -569,6 +593,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "predict": predict_command,
     "embed": embed_command,
     "serve": serve_command,
+    "export": export_command,
     "compare": compare_command,
     "analyze": analyze_command,
     "tune": tune_command,

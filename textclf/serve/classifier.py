@@ -144,9 +144,19 @@ def load_classifier(path: str, device: str = "cpu", quantize: bool = False, prec
     bf16 (autocast). `compile`: torch.compile the Transformer encoder (a one-time cost of tens of
     seconds, then faster). `fold`: on CPU in fp32, run a one-layer RNN/LSTM/GRU with its embedding
     folded into the input weights (textclf.speed.folded_rnn; same results, faster); False keeps torch's
-    kernels. The accuracy change and speed of each are in bench/README.md (Performance)."""
+    kernels. The accuracy change and speed of each are in bench/README.md (Performance). A `.onnx` file from
+    `textclf export` loads as an OnnxClassifier (onnxruntime)."""
     if quantize and compile:
         raise TextclfError("--quantize and --compile do not combine: choose one")
+    if str(path).lower().endswith(".onnx"):
+        from textclf.serve.onnx_export import OnnxClassifier
+
+        if quantize or compile or precision != "fp32" or device != "cpu":
+            raise TextclfError(f"{path} is an ONNX model (run by onnxruntime on CPU): --quantize, --precision, --compile "
+                               "and --device apply to checkpoints only; drop them")
+        if not os.path.isfile(path):
+            raise TextclfError(f"{path} does not exist")
+        return OnnxClassifier(path)
     return classifier_from(read_checkpoint(path), path, device, quantize, precision, compile, fold)
 
 

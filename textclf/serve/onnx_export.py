@@ -1,0 +1,129 @@
+"""`textclf export CKPT --format onnx --output model.onnx`, and prediction from the exported file.
+
+The network is exported whole (embedding, encoder, pooling, head: token ids and lengths in, logits out)
+with dynamic batch and length axes, by torch's TorchScript-based exporter with the speed switches off
+(the plain path, which traces into plain ONNX operators). Everything else prediction needs goes into the
+file's metadata: the tokenizer JSON, the label names, the preprocessing (max_length, truncation) and the
+network config, so `load_classifier("model.onnx")` (an `OnnxClassifier`, onnxruntime only, no torch
+model) predicts with nothing beside it. The export checks itself: onnxruntime's logits on sample texts
+must equal the checkpoint's to 1e-4, or the file is not written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from textclf.errors import TextclfError
+from textclf.serve.predictions import Predictions
+
+OPSET = 18
+TOLERANCE = 1e-4
+METADATA = "textclf"  # the metadata key holding the archive JSON
+# sample texts of the self-check: lengths from one token to past max_length
+CHECK_TEXTS = ["good", "a film with no surprises at all", "the plot is thin , but the acting is wonderful and the "
+               "score lifts every scene", " ".join(["long"] * 600)]
+
+
+def export_onnx(checkpoint: str, output: str, overwrite: bool = False) -> dict:
+    """Write the ONNX file of a network checkpoint; returns what was checked."""
+    import onnx
+    import torch
+
+    from textclf import speed
+    from textclf.model.checkpoint import network_from, read_checkpoint, write_whole
+    from textclf.serve.classifier import Classifier
+
+    if os.path.exists(output) and not overwrite:
+        raise TextclfError(f"--output {output} exists: choose another path or pass --overwrite to replace it")
+    ckpt = read_checkpoint(checkpoint)
+    if "network" not in ckpt["textclf"]:
+        raise TextclfError(f"{checkpoint} is a {ckpt['textclf'].get('kind', 'non-network')} model: only a single "
+                           "network exports to ONNX")
+    model, archive = network_from(ckpt, checkpoint)
+    reference = Classifier(model, archive, fold=False)
+    batch = reference.encode(CHECK_TEXTS)[np.arange(len(CHECK_TEXTS))]
+    ids, lengths = batch["input_ids"], batch["lengths"]
+    with speed.switched(threaded_directions=False, fast_pooling=False, fast_dropout=False, packed_rnn=False), \
+            torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notices about tracing; the self-check below decides
+        expected = model(ids, lengths).numpy()
+        checked = {}
+
+        def write(tmp: str) -> None:
+            torch.onnx.export(model, (ids, lengths), tmp, input_names=["input_ids", "lengths"], output_names=["logits"],
+                              dynamic_axes={"input_ids": {0: "batch", 1: "length"}, "lengths": {0: "batch"},
+                                            "logits": {0: "batch"}}, opset_version=OPSET, dynamo=False)
+            proto = onnx.load(tmp)
+            meta = proto.metadata_props.add()
+            meta.key, meta.value = METADATA, json.dumps(archive.to_dict(), ensure_ascii=False)
+            onnx.save(proto, tmp)
+            got = _session(tmp).run(None, {"input_ids": ids.numpy(), "lengths": lengths.numpy()})[0]
+            diff = float(np.abs(got - expected).max())
+            if not diff <= TOLERANCE:
+                raise TextclfError(f"the ONNX model's logits differ from the checkpoint's by {diff:.2g} (> {TOLERANCE}): "
+                                   "not written; please report this encoder's config")
+            checked["max_abs_diff"] = diff
+
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        write_whole(output, write)
+    return {"output": output, "max_abs_diff": checked["max_abs_diff"], "bytes": os.path.getsize(output),
+            "encoder": archive.network.encoder}
+
+
+def _session(path: str):
+    import onnxruntime as ort
+    import torch
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.log_severity_level = 3
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+class OnnxClassifier(Predictions):
+    """An exported model run by onnxruntime: text in, labels out, as `Classifier`."""
+
+    batch_size = 64
+
+    def __init__(self, path: str):
+        import onnx
+
+        from textclf.data.encoding import TextEncoder
+        from textclf.data.tokenizer import tokenizer_from_json
+        from textclf.model.checkpoint import Archive
+
+        meta = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+        if METADATA not in meta:
+            raise TextclfError(f"{path} is not an ONNX model exported by textclf export: export one with "
+                               "textclf export CKPT --format onnx")
+        self.archive = Archive.from_dict(json.loads(meta[METADATA]))
+        self.path = path
+        self.session = _session(path)
+        self.label_names = list(self.archive.label_names)
+        self.data_source = self.archive.data_source
+        pre = self.archive.preprocessing
+        self.text_encoder = TextEncoder(tokenizer_from_json(self.archive.tokenizer_json), int(pre.get("max_length", 512)),
+                                        pre.get("truncation", "head"))
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        from textclf.data.batching import BucketBatchSampler, TokenizedSplit
+
+        self.check_texts(texts)
+        enc = self.text_encoder(texts)
+        data = TokenizedSplit(flat=enc.flat, offsets=enc.offsets)
+        probs = np.zeros((len(data), len(self.label_names)), dtype=np.float32)
+        for indices in BucketBatchSampler(data.lengths, batch_size or self.batch_size, shuffle=False):
+            batch = data[indices]
+            logits = self.session.run(None, {"input_ids": batch["input_ids"].numpy(),
+                                             "lengths": batch["lengths"].numpy()})[0]
+            e = np.exp(logits - logits.max(1, keepdims=True))
+            probs[batch["index"].numpy()] = e / e.sum(1, keepdims=True)
+        return probs
+
+    def __repr__(self) -> str:
+        return f"OnnxClassifier(encoder={self.archive.network.encoder}, labels={self.label_names}, path={self.path})"
