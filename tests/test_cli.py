@@ -67,7 +67,8 @@ def test_train_evaluate_predict_from_a_copied_checkpoint(tmp_path):
     r = textclf("predict", "model.ckpt", "--input", "in2.txt", cwd=lonely)
     one_line_error(r, "does not exist")
     (lonely / "in2.txt").write_text("fine\n\nmore\n", encoding="utf-8")
-    one_line_error(textclf("predict", "model.ckpt", "--input", "in2.txt", cwd=lonely), "line 2 of in2.txt is empty")
+    one_line_error(textclf("predict", "model.ckpt", "--input", "in2.txt", "--strict", cwd=lonely),
+                   "line 2 of in2.txt is empty")
 
 
 @pytest.mark.slow

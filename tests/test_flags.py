@@ -38,7 +38,7 @@ def bad_inputs(tmp_path, ckpt: str) -> list[list[str]]:
     return [
         ["predict", ckpt, "--input", str(latin1)],
         ["predict", ckpt, "--input", str(table), "--data.text_column", "nope"],
-        ["predict", ckpt, "--input", str(empty)],
+        ["predict", ckpt, "--input", str(empty), "--strict"],
         ["predict", ckpt],
         ["evaluate", ckpt, "--data.path", str(table)],
         ["evaluate", ckpt, "--data.path", str(table), "--data.text_column", "body", "--data.label_column", "nope"],
@@ -64,6 +64,20 @@ def test_every_flag_an_error_names_is_accepted_by_its_command(trained_run, tmp_p
             ok = flag in help_text or (args[0] in ("train", "data") and flag.startswith("--trainer."))
             assert ok, f"`textclf {args[0]}` names {flag} in {err!r} but does not accept it"
     assert named >= 8  # the errors do recommend flags
+
+
+def test_the_fixes_the_errors_name_work(trained_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    ckpt = str(trained_run[0] / "best.ckpt")
+    table = tmp_path / "table.csv"
+    table.write_text("body,gold\na fine film,positive\na dull film,negative\n", encoding="utf-8")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("text,label\ncaf\xe9 au lait,positive\nna\xefve plot,negative\n".encode("latin-1"))
+    assert main(["predict", ckpt, "--input", str(table), "--data.text_column", "body"]) == 0
+    assert main(["predict", ckpt, "--input", str(latin), "--data.encoding", "latin-1"]) == 0
+    assert main(["evaluate", ckpt, "--data.path", str(latin), "--data.encoding", "latin-1"]) == 0
+    assert main(["evaluate", ckpt, "--data.path", str(table), "--data.text_column", "body",
+                 "--data.label_column", "gold"]) == 0
 
 
 @pytest.mark.parametrize("split", ["dev", "val", "validation"])

@@ -243,6 +243,8 @@ def evaluate_command(argv: list[str]) -> int:
     p.add_argument("--data.encoding", "--encoding", dest="encoding", help="encoding of a --data.path file that is not UTF-8")
     p.add_argument("--batch_size", type=_positive_int, help=BATCH_SIZE_HELP)
     p.add_argument("--output", help="write the metrics as JSON")
+    p.add_argument("--predictions", help="write every example's gold label, predicted label and probabilities "
+                   "(.jsonl, .csv, .tsv or .parquet), for error analysis")
     args = p.parse_args(argv)
 
     from textclf.serve.classifier import load_classifier
@@ -258,9 +260,19 @@ def evaluate_command(argv: list[str]) -> int:
     elif not source:
         raise TextclfError(f"{args.checkpoint} does not record its training data: pass --data.path")
     result = evaluate(clf, source, _split(args.split), **_batch_size(args))
+    examples = result.pop("examples_predicted")
     print_evaluation(result)
     if args.output:
         _write_json(args.output, result)
+    if args.predictions:
+        from textclf.serve.predict_io import Writer
+
+        writer, ok = Writer(args.predictions, clf.label_names), False
+        try:
+            writer.write([{k: r[k] for k in ("text", "gold", "label", "score", "probs")} for r in examples], {})
+            ok = True
+        finally:
+            writer.close(ok)
     return 0
 
 
@@ -325,14 +337,16 @@ def _write_json(path: str, obj) -> None:
 
 def predict_command(argv: list[str]) -> int:
     p = _Parser(prog="textclf predict", description="Labels for texts, from a checkpoint alone.")
-    p.add_argument("checkpoint")
-    p.add_argument("texts", nargs="*", help="texts to classify")
+    p.add_argument("checkpoint", help="a checkpoint (best.ckpt), an ensemble or baseline checkpoint, or a model.onnx")
+    p.add_argument("texts", nargs="*", help="texts to classify (a lone - reads stdin)")
     p.add_argument("--input", help="a .txt file (one text per line), .csv/.tsv/.jsonl/.json/.parquet, or - for stdin")
     p.add_argument("--data.text_column", "--text_column", dest="text_column",
                    help="text column of a table --input (detected when unset)")
     p.add_argument("--data.encoding", "--encoding", dest="encoding", help="encoding of an --input file that is not UTF-8")
-    p.add_argument("--output", help="write JSON lines here instead of stdout")
+    p.add_argument("--output", help="predictions.jsonl, .csv, .tsv or .parquet (the input's other columns kept); "
+                   "default JSON lines on stdout")
     p.add_argument("--top_k", type=_positive_int, help="keep the k most likely labels in probs (k >= 1)")
+    p.add_argument("--strict", action="store_true", help="an empty line or text is an error (default: a null prediction)")
     p.add_argument("--batch_size", type=_positive_int, help=BATCH_SIZE_HELP)
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU): faster, slightly less exact")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
@@ -340,69 +354,41 @@ def predict_command(argv: list[str]) -> int:
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the transformer encoder: tens of seconds once, then faster (large inputs)")
     args = p.parse_args(argv)
+    if args.texts == ["-"] and not args.input:
+        args.texts, args.input = [], "-"
     if bool(args.texts) == bool(args.input):
         raise TextclfError("give texts as arguments or --input FILE (or - for stdin), not both and not neither")
 
     from textclf.serve.classifier import load_classifier
+    from textclf.serve.predict_io import Chunk, Writer, read_chunks
     from textclf.train.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
     clf = load_classifier(args.checkpoint, quantize=args.quantize, precision=args.precision, compile=args.compile)
-    texts = args.texts or read_inputs(args.input, args.text_column, args.encoding)
-    records = clf.predict(texts, top_k=args.top_k, **_batch_size(args))
-    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(lines)
-        except OSError as err:
-            raise TextclfError(f"cannot write {args.output}: {err.strerror}") from err
-    else:
-        sys.stdout.write(lines)
+    chunks = iter([Chunk(list(args.texts), 1, {})]) if args.texts else read_chunks(args.input, args.text_column, args.encoding)
+    where = "line" if not args.input or args.input == "-" or args.input.lower().endswith(".txt") else "row"
+    writer, empty, ok = Writer(args.output, clf.label_names), [], False
+    try:
+        for chunk in chunks:
+            blank = [i for i, t in enumerate(chunk.texts) if t is None or not t.strip()]
+            if blank and args.strict:
+                raise TextclfError(f"{where} {chunk.first + blank[0]} of {args.input or 'the texts'} is empty: "
+                                   "fill it in or remove it, or drop --strict to get a null prediction for it")
+            empty += [chunk.first + i for i in blank]
+            keep = [i for i, t in enumerate(chunk.texts) if t is not None and t.strip()]
+            found = dict(zip(keep, clf.predict([chunk.texts[i] for i in keep], top_k=args.top_k, **_batch_size(args))
+                         if keep else []))
+            records = [found.get(i) or {"text": t or "", "label": None, "score": None, "probs": None}
+                       for i, t in enumerate(chunk.texts)]
+            writer.write(records, chunk.columns)
+        ok = True
+    finally:
+        writer.close(ok)
+    if empty:
+        shown = ", ".join(map(str, empty[:5])) + (", ..." if len(empty) > 5 else "")
+        print(f"textclf predict: {len(empty):,} empty text(s) got a null prediction ({where}s {shown}); --strict makes "
+              "an empty text an error", file=sys.stderr)
     return 0
-
-
-def read_inputs(path: str, text_column: str | None = None, encoding: str | None = None) -> list[str]:
-    """Texts to predict: lines of a .txt file or stdin, or the text column of a table file."""
-    return read_input_table(path, text_column, encoding)[0]
-
-
-def read_input_table(path: str, text_column: str | None = None,
-                     encoding: str | None = None) -> tuple[list[str], dict[str, list]]:
-    """(texts, the table's other columns by name): lines of a .txt file or stdin (no other columns), or the
-    text column(s) of a .csv/.tsv/.jsonl/.json/.parquet file and the rest of its columns (ids, say)."""
-    if path == "-":
-        return _nonempty_lines(sys.stdin.read().splitlines(), "stdin"), {}
-    if not os.path.isfile(path):
-        raise TextclfError(f"input file {path} does not exist")
-    if path.lower().endswith(".txt"):
-        try:
-            with open(path, encoding=encoding or "utf-8") as f:
-                return _nonempty_lines(f.read().splitlines(), path), {}
-        except UnicodeDecodeError as err:
-            raise TextclfError(f"{path} is not valid {encoding or 'UTF-8'}: set --data.encoding to its encoding "
-                               "(e.g. --data.encoding latin-1)") from err
-        except LookupError as err:
-            raise TextclfError(f"unknown --data.encoding {encoding!r}: use a Python codec name such as latin-1 or gb18030") from err
-    from textclf.data.columns import resolve_columns
-    from textclf.data.sources import load_raw
-
-    ds = load_raw(path, encoding=encoding, single_split="test")["test"]
-    cols, _ = resolve_columns(ds.column_names, text_column, None, path, need_label=False)
-    texts = [" ".join(str(row[c]) for c in cols if row[c]) for row in ds]
-    for i, t in enumerate(texts):
-        if not t.strip():
-            raise TextclfError(f"row {i + 1} of {path} has an empty text: remove it or fill it in")
-    return texts, {c: list(ds[c]) for c in ds.column_names if c not in cols}
-
-
-def _nonempty_lines(lines: list[str], where: str) -> list[str]:
-    for i, line in enumerate(lines):
-        if not line.strip():
-            raise TextclfError(f"line {i + 1} of {where} is empty: give one non-empty text per line")
-    if not lines:
-        raise TextclfError(f"{where} has no text: give one text per line")
-    return lines
 
 
 # -- embed ----------------------------------------------------------------------------------------
@@ -436,7 +422,18 @@ def embed_command(argv: list[str]) -> int:
 
     check_not_being_replaced(args.checkpoint)
     clf = load_classifier(args.checkpoint)
-    texts, columns = (args.texts, {}) if args.texts else read_input_table(args.input, args.text_column, args.encoding)
+    texts, columns = list(args.texts), {}
+    if args.input:
+        from textclf.serve.predict_io import read_chunks
+
+        for chunk in read_chunks(args.input, args.text_column, args.encoding):
+            blank = [i for i, t in enumerate(chunk.texts) if t is None]
+            if blank:
+                raise TextclfError(f"text {chunk.first + blank[0]} of {args.input} is empty: a vector needs a text; "
+                                   "fill it in or remove it")
+            texts += chunk.texts
+            for name, values in chunk.columns.items():
+                columns.setdefault(name, []).extend(values)
     vectors = clf.embed(texts, **_batch_size(args))
     _write_vectors(args.output, vectors, texts, columns)
     print(f"{args.output}: {vectors.shape[0]:,} vectors of {vectors.shape[1]}", file=sys.stderr)

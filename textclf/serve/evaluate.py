@@ -41,10 +41,14 @@ def evaluate(
     split: str = "test",
     batch_size: int | None = None,
 ) -> dict:
-    """Evaluate `clf` on `split` of `source` (keyword arguments of `load_splits`)."""
+    """Evaluate `clf` on `split` of `source` (keyword arguments of `load_splits`); `examples_predicted` holds
+    one record per example: predict's (text, label, score, probs) and the gold label."""
     texts, labels = labelled_split(source, split, clf.label_names)
-    preds = clf.predict_proba(texts, batch_size).argmax(1)
-    return {"split": split, **classification_metrics(labels, preds, clf.label_names)}
+    probs = clf.predict_proba(texts, batch_size)
+    result = {"split": split, **classification_metrics(labels, probs.argmax(1), clf.label_names)}
+    result["examples_predicted"] = [{**record, "gold": clf.label_names[gold]}
+                                    for record, gold in zip(clf.records(texts, probs), labels)]
+    return result
 
 
 def labelled_split(source: dict, split: str, label_names: list[str]) -> tuple[list[str], np.ndarray]:
