@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import platform
+import time
 
 import numpy as np
 import torch
@@ -33,9 +34,13 @@ def write_report(output: str, planned, config: str, split: str, texts: list[str]
     plots.length_chart(by_length, os.path.join(output, "accuracy_by_length.png"), split)
     plots.learning_curves_chart(curves, os.path.join(output, "learning_curves.png"))
     plots.speed_chart(rows, os.path.join(output, "speed.png"), split)
+    started = time.perf_counter()
     reps, coords = _representations(output, runs, texts, labels)
     plots.similarity_chart(reps, os.path.join(output, "representations_cka.png"))
     plots.maps_chart(coords, label_names, os.path.join(output, "representations_map.png"))
+    # what the representation analysis cost: this step, and each run's embedding of the texts (runner._analyse)
+    reps["seconds"] = round(time.perf_counter() - started, 1)
+    reps["embed_seconds"] = round(sum(r.analysis.get("embed_seconds", 0.0) for r in runs), 1)
 
     with open(os.path.join(output, "results.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -93,7 +98,9 @@ def representation_lines(rep: dict, split: str) -> list[str]:
              f"one seed). Neighbour agreement: the share of a text's {rep['neighbours']['k']} nearest texts (cosine) two "
              f"runs have in common. Linear probe: logistic regression, {representations.PROBE_FOLDS}-fold cross-validated "
              "on the frozen vectors of these texts, for the trained runs and for an untrained, randomly initialised "
-             "network of the same encoder and sizes.", "",
+             "network of the same encoder and sizes."
+             + (f" This analysis took {rep['seconds']:.0f}s (plus {rep['embed_seconds']:.0f}s embedding the texts, "
+                "run by run)." if "seconds" in rep else ""), "",
              *[f"- {s}" for s in rep["findings"]], "",
              "![representation similarity](representations_cka.png)", "",
              "| linear CKA | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]

@@ -222,7 +222,9 @@ def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.nda
            "accuracy": float((preds == labels).mean()), "predictions": preds.tolist(),
            "encoder_options": clf.model.config.encoder_options}
     # the pooled vectors of the texts the representation analysis reads (textclf.compare.representations)
+    t0 = time.perf_counter()
     np.save(os.path.join(run_dir, VECTORS), clf.embed([texts[i] for i in analysed_texts(len(texts))]))
+    out["embed_seconds"] = round(time.perf_counter() - t0, 2)
     with open(os.path.join(run_dir, "analysis.json"), "w") as f:
         json.dump(out, f)
 
