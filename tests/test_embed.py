@@ -5,8 +5,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
-
 from conftest import DATA, textclf
+
 from textclf import load_classifier
 from textclf.model.checkpoint import network_from, read_checkpoint
 from textclf.model.network import NetworkConfig, TextNetwork

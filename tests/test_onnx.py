@@ -9,7 +9,13 @@ import torch
 from conftest import DATA, textclf
 
 from textclf import load_classifier
-from textclf.model.checkpoint import CHECKPOINT_KEY, NETWORK_PREFIX, network_from, read_checkpoint, save_checkpoint
+from textclf.model.checkpoint import (
+    CHECKPOINT_KEY,
+    NETWORK_PREFIX,
+    network_from,
+    read_checkpoint,
+    save_checkpoint,
+)
 from textclf.model.network import NetworkConfig, TextNetwork
 from textclf.serve.onnx_export import METADATA, _session, export_onnx
 

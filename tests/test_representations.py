@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from textclf.compare.representations import analysed_texts, findings, linear_cka, nearest, neighbour_agreement, probe
+from textclf.compare.representations import (
+    analysed_texts,
+    findings,
+    linear_cka,
+    nearest,
+    neighbour_agreement,
+    probe,
+)
 
 
 def test_linear_cka_is_invariant_to_rotation_and_scale_and_low_for_unrelated_vectors():

@@ -34,9 +34,9 @@ def test_predict_answers_as_predict_does(served, texts):
     clf, client = served
     r = client.post("/predict", json={"texts": texts[:50], "top_k": 1})
     assert r.status_code == 200
-    assert r.json() == clf.predict(texts[:50], top_k=1)
+    assert same(r.json(), clf.predict(texts[:50], top_k=1))
     long = " ".join(texts[:100])  # ~2,000 tokens, far over max_length: truncated as in training
-    assert client.post("/predict", json={"texts": [long]}).json() == clf.predict([long])
+    assert same(client.post("/predict", json={"texts": [long]}).json(), clf.predict([long]))
 
 
 def test_health_labels_and_docs(served):
@@ -62,6 +62,14 @@ def test_bad_requests_get_422_naming_the_problem(served, body, fragment):
 def test_a_body_over_the_limit_gets_413(served):
     r = served[1].post("/predict", json={"texts": ["x" * 1000] * 60})
     assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+
+def same(got: list[dict], want: list[dict]) -> bool:
+    """predict's records: the same texts and labels, probabilities within 1e-5 (a text's float rounding
+    depends on the batch it ran in)."""
+    return len(got) == len(want) and all(
+        g["text"] == w["text"] and g["label"] == w["label"] and g["probs"].keys() == w["probs"].keys()
+        and all(abs(g["probs"][k] - w["probs"][k]) <= 1e-5 for k in w["probs"]) for g, w in zip(got, want))
 
 
 def _free_port() -> int:
@@ -92,7 +100,7 @@ def test_a_real_server_under_concurrent_load_answers_every_request_as_predict(tr
                 for i in range(10):
                     start = (c * 10 + i) % (len(texts) - 3)
                     got = http.post("/predict", json={"texts": texts[start:start + 3]}).json()
-                    ok.append(got == expected[start:start + 3])
+                    ok.append(same(got, expected[start:start + 3]))
                 return ok
 
         with ThreadPoolExecutor(16) as pool:

@@ -532,8 +532,10 @@ def export_command(argv: list[str]) -> int:
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     args = p.parse_args(argv)
     try:
+        import onnx  # noqa: F401  (both needed: a missing one is named below)
+        import onnxruntime  # noqa: F401
+
         from textclf.serve.onnx_export import export_onnx
-        import onnx, onnxruntime  # noqa: E401, F401
     except ImportError as err:
         raise TextclfError(f"textclf export needs {err.name}: pip install 'onnx>=1.16' 'onnxruntime>=1.18'") from err
     from textclf.train.run_dir import check_not_being_replaced

@@ -108,12 +108,12 @@ def representation_lines(rep: dict, split: str) -> list[str]:
     lines += ["", f"| {rep['neighbours']['k']}-NN agreement (%) | " + " | ".join(groups) + " |",
               "|---|" + "---|" * len(groups)]
     lines += [f"| {g} | " + " | ".join(pct(x) for x in row) + " |" for g, row in zip(groups, rep["neighbours"]["groups"])]
-    lines += ["", f"| encoder | runs | head accuracy (%) | probe, trained (%) | probe, untrained (%) |",
+    lines += ["", "| encoder | runs | head accuracy (%) | probe, trained (%) | probe, untrained (%) |",
               "|---|---|---|---|---|"]
     for p in rep["probes"]:
         lines.append(f"| {p['group']} | {p['runs']} | {pct(p['head_accuracy'])} | {pct(p['probe_trained'])} ± "
                      f"{pct(p['probe_trained_std'])} | {pct(p['probe_untrained'])} |")
-    lines += [f"", f"Majority class: {pct(rep['majority'])}%.", "",
+    lines += ["", f"Majority class: {pct(rep['majority'])}%.", "",
               "![maps](representations_map.png)", "",
               f"PCA (top) and t-SNE (bottom) of the first seed of each encoder, on at most "
               f"{representations.MAP_POINTS:,} of these texts; colour: gold label; dot: classified right, cross: misclassified."]

@@ -28,9 +28,9 @@ from lightning.pytorch.plugins.io import CheckpointIO
 from textclf.data.datamodule import TextDataModule
 from textclf.errors import Interrupted, TextclfError
 from textclf.model.checkpoint import RETIRED_OPTIONS, read_checkpoint, upgrade_model_options
+from textclf.train.console import EpochBar, EpochsFromOne, epoch_reporter, lightning_silent, quiet_lightning
 from textclf.train.history import RunHistory
 from textclf.train.module import LitTextClassifier, load_module
-from textclf.train.console import EpochBar, EpochsFromOne, epoch_reporter, lightning_silent, quiet_lightning
 from textclf.train.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState
 from textclf.train.run_dir import (
     RunDirLock,
