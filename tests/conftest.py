@@ -49,3 +49,32 @@ def trained_run(tmp_path_factory):
     finally:
         os.chdir(cwd)
     return run_dir, metrics
+
+
+class Done:
+    """What a command did: its exit code and output, as subprocess.run gives them."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run `textclf ARGS` in this process (the real entry point, without a subprocess's start-up):
+    `cli("predict", ckpt, "text", stdin=...)` -> Done."""
+    import io
+
+    from textclf.cli import main
+
+    def run(*args, stdin: str | None = None) -> Done:
+        capsys.readouterr()
+        if stdin is not None:
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as done:
+            code = done.code
+        out = capsys.readouterr()
+        return Done(code, out.out, out.err)
+
+    return run

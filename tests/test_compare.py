@@ -80,22 +80,22 @@ def test_runs_share_tokenizer_split_and_budget(tiny_compare):
 
 
 @pytest.mark.slow
-def test_analyze_compares_checkpoints_trained_elsewhere(tiny_compare, tmp_path):
+def test_analyze_compares_checkpoints_trained_elsewhere(tiny_compare, tmp_path, cli):
     out, _, _ = tiny_compare
     report = tmp_path / "reps"
-    done = textclf("analyze", out / "runs" / "gru_seed1", out / "runs" / "bag_seed1" / "best.ckpt",
+    done = cli("analyze", out / "runs" / "gru_seed1", out / "runs" / "bag_seed1" / "best.ckpt",
                    out / "runs" / "gru_seed2", "--output", report)
     assert done.returncode == 0, done.stderr
     rep = json.loads((report / "representations.json").read_text())
     assert rep["runs"] == ["gru_seed1", "bag_seed1", "gru_seed2"] and rep["groups"] == ["gru", "bag"]
     assert rep["examples"] == 500 and rep["cka"]["groups"][0][0] is not None  # two gru seeds: a within-seed CKA
     assert "## Representations" in (report / "report.md").read_text() and "report:" in done.stdout
-    again = textclf("analyze", out, "--output", report)  # a compare output: every run in it
+    again = cli("analyze", out, "--output", report)  # a compare output: every run in it
     assert again.returncode == 2 and "--overwrite" in again.stderr
-    again = textclf("analyze", out, "--output", report, "--overwrite")
+    again = cli("analyze", out, "--output", report, "--overwrite")
     assert again.returncode == 0, again.stderr
     assert len(json.loads((report / "representations.json").read_text())["runs"]) == 4
-    one = textclf("analyze", out / "runs" / "gru_seed1", "--output", tmp_path / "one")
+    one = cli("analyze", out / "runs" / "gru_seed1", "--output", tmp_path / "one")
     assert one.returncode == 2 and "at least two checkpoints" in one.stderr
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
-from conftest import DATA, textclf
+from conftest import DATA
 
 from textclf import load_classifier
 from textclf.model.checkpoint import network_from, read_checkpoint
@@ -55,34 +55,34 @@ def test_embed_does_not_depend_on_batch_neighbours_or_order(trained_run, sst2_te
     np.testing.assert_allclose(probs, clf.predict_proba(sst2_texts), atol=1e-5)
 
 
-def test_embed_command_writes_npy_and_parquet_with_the_other_columns(trained_run, tmp_path):
+def test_embed_command_writes_npy_and_parquet_with_the_other_columns(trained_run, tmp_path, cli):
     ckpt = trained_run[0] / "best.ckpt"
     rows = datasets.load_dataset(str(DATA / "sst2"), split="validation").select(range(40))
     table = tmp_path / "mine.csv"
     rows.add_column("id", [f"r{i}" for i in range(40)]).remove_columns("label").to_csv(str(table), index=False)
-    done = textclf("embed", ckpt, "--input", table, "--output", tmp_path / "v.npy")
+    done = cli("embed", ckpt, "--input", table, "--output", tmp_path / "v.npy")
     assert done.returncode == 0, done.stderr
     vectors = np.load(tmp_path / "v.npy")
     clf = load_classifier(str(ckpt))
     assert vectors.shape == (40, clf.embedding_dim) == (40, 256)  # a BiGRU of 128 per direction
     np.testing.assert_allclose(vectors, clf.embed(rows["text"]), atol=1e-6)
 
-    done = textclf("embed", ckpt, "--input", table, "--output", tmp_path / "v.parquet")
+    done = cli("embed", ckpt, "--input", table, "--output", tmp_path / "v.parquet")
     assert done.returncode == 0, done.stderr
     out = pq.read_table(tmp_path / "v.parquet").to_pydict()
     assert out["id"] == [f"r{i}" for i in range(40)] and out["text"] == rows["text"]
     np.testing.assert_allclose(np.array(out["vector"], dtype=np.float32), vectors)
 
 
-def test_embed_command_refuses_bad_output_and_keeps_an_existing_file(trained_run, tmp_path):
+def test_embed_command_refuses_bad_output_and_keeps_an_existing_file(trained_run, tmp_path, cli):
     ckpt = trained_run[0] / "best.ckpt"
-    done = textclf("embed", ckpt, "a text", "--output", tmp_path / "v.csv")
+    done = cli("embed", ckpt, "a text", "--output", tmp_path / "v.csv")
     assert done.returncode == 2 and ".npy or .parquet" in done.stderr and "Traceback" not in done.stderr
     existing = tmp_path / "v.npy"
     existing.write_bytes(b"keep me")
-    done = textclf("embed", ckpt, "a text", "--output", existing)
+    done = cli("embed", ckpt, "a text", "--output", existing)
     assert done.returncode == 2 and "--overwrite" in done.stderr
     assert existing.read_bytes() == b"keep me"
-    done = textclf("embed", ckpt, "a text", "another", "--output", existing, "--overwrite")
+    done = cli("embed", ckpt, "a text", "another", "--output", existing, "--overwrite")
     assert done.returncode == 0, done.stderr
     assert np.load(existing).shape[0] == 2

@@ -6,7 +6,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from conftest import DATA, textclf
+from conftest import DATA
 
 from textclf import load_classifier
 from textclf.model.checkpoint import (
@@ -59,20 +59,20 @@ def test_onnxruntime_logits_equal_the_checkpoints_for_every_encoder(trained_run,
         np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
 
 
-def test_the_exported_file_predicts_evaluates_and_refuses_an_overwrite(trained_run, tmp_path, texts):
+def test_the_exported_file_predicts_evaluates_and_refuses_an_overwrite(trained_run, tmp_path, texts, cli):
     ckpt = trained_run[0] / "best.ckpt"
     model = tmp_path / "model.onnx"
-    done = textclf("export", ckpt, "--format", "onnx", "--output", model)
+    done = cli("export", ckpt, "--format", "onnx", "--output", model)
     assert done.returncode == 0, done.stderr
     meta = {p.key for p in onnx.load(str(model)).metadata_props}
     assert METADATA in meta
     onnx_clf, torch_clf = load_classifier(str(model)), load_classifier(str(ckpt))
     assert onnx_clf.label_names == torch_clf.label_names
     np.testing.assert_allclose(onnx_clf.predict_proba(texts), torch_clf.predict_proba(texts), atol=1e-5)
-    done = textclf("predict", model, "a gorgeous , witty film")
+    done = cli("predict", model, "a gorgeous , witty film")
     assert done.returncode == 0 and '"label"' in done.stdout
-    done = textclf("evaluate", model, "--split", "validation")
+    done = cli("evaluate", model, "--split", "validation")
     assert done.returncode == 0, done.stderr
     before = model.read_bytes()
-    done = textclf("export", ckpt, "--output", model)
+    done = cli("export", ckpt, "--output", model)
     assert done.returncode == 2 and "--overwrite" in done.stderr and model.read_bytes() == before

@@ -6,7 +6,6 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import textclf
 
 from textclf import load_classifier
 from textclf.serve.predict_io import read_chunks
@@ -27,10 +26,10 @@ def table(tmp_path):
 
 
 @pytest.mark.parametrize("ext", [".jsonl", ".csv", ".tsv", ".parquet"])
-def test_predict_writes_the_format_its_output_names_and_keeps_the_other_columns(trained_run, table, tmp_path, ext):
+def test_predict_writes_the_format_its_output_names_and_keeps_the_other_columns(trained_run, table, tmp_path, ext, cli):
     ckpt = trained_run[0] / "best.ckpt"
     out = tmp_path / f"out{ext}"
-    done = textclf("predict", ckpt, "--input", table, "--data.text_column", "review", "--output", out)
+    done = cli("predict", ckpt, "--input", table, "--data.text_column", "review", "--output", out)
     assert done.returncode == 0, done.stderr
     assert "1 empty text(s) got a null prediction (rows 3)" in done.stderr
     if ext == ".jsonl":
@@ -52,21 +51,21 @@ def test_predict_writes_the_format_its_output_names_and_keeps_the_other_columns(
         assert all(abs(float(got[0][f"prob_{n}"]) - expected[0]["probs"][n]) < 1e-6 for n in names)
 
 
-def test_strict_fails_on_an_empty_text_and_leaves_an_earlier_output_whole(trained_run, table, tmp_path):
+def test_strict_fails_on_an_empty_text_and_leaves_an_earlier_output_whole(trained_run, table, tmp_path, cli):
     out = tmp_path / "out.csv"
     out.write_text("earlier results\n")
-    done = textclf("predict", trained_run[0] / "best.ckpt", "--input", table, "--output", out, "--strict")
+    done = cli("predict", trained_run[0] / "best.ckpt", "--input", table, "--output", out, "--strict")
     assert done.returncode == 2 and "row 3 of" in done.stderr and "--strict" in done.stderr
     assert out.read_text() == "earlier results\n" and [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
 
 
-def test_a_lone_dash_reads_stdin_and_an_unknown_output_format_is_named(trained_run, tmp_path):
+def test_a_lone_dash_reads_stdin_and_an_unknown_output_format_is_named(trained_run, tmp_path, cli):
     ckpt = trained_run[0] / "best.ckpt"
-    done = textclf("predict", ckpt, "-", input="a fine film\n\nawful\n")
+    done = cli("predict", ckpt, "-", stdin="a fine film\n\nawful\n")
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["text"] for r in records] == ["a fine film", "", "awful"] and records[1]["label"] is None
-    done = textclf("predict", ckpt, "a text", "--output", tmp_path / "out.xlsx")
+    done = cli("predict", ckpt, "a text", "--output", tmp_path / "out.xlsx")
     assert done.returncode == 2 and ".jsonl, .csv, .tsv, .parquet" in done.stderr
 
 
@@ -79,10 +78,10 @@ def test_inputs_are_read_in_chunks_with_their_row_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("ext", [".jsonl", ".csv"])
-def test_evaluate_writes_every_examples_gold_and_prediction(trained_run, tmp_path, ext):
+def test_evaluate_writes_every_examples_gold_and_prediction(trained_run, tmp_path, ext, cli):
     ckpt = trained_run[0] / "best.ckpt"
     out = tmp_path / f"val{ext}"
-    done = textclf("evaluate", ckpt, "--split", "validation", "--predictions", out)
+    done = cli("evaluate", ckpt, "--split", "validation", "--predictions", out)
     assert done.returncode == 0, done.stderr
     if ext == ".jsonl":
         rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]

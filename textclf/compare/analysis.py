@@ -254,8 +254,9 @@ def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: d
         if "rnn" in acc and all(g in acc for g in gated):
             gap = [float(np.mean([acc[g][b] for g in gated]) - acc["rnn"][b]) for b in range(len(bins))]
             trend = "grows" if gap[-1] > gap[0] + 0.01 else "shrinks" if gap[-1] < gap[0] - 0.01 else "stays about the same"
-            text += (f" By length the gap is {pts(gap[0])} points on the shortest {len(bins)}th ({bins[0]} tokens) and "
-                     f"{pts(gap[-1])} on the longest ({bins[-1]} tokens): it {trend} with text length.")
+            text += (f" By length (in {len(bins)} bins of equal size) the gap is {pts(gap[0])} points on the shortest "
+                     f"texts ({bins[0]} tokens) and {pts(gap[-1])} on the longest ({bins[-1]} tokens): it {trend} "
+                     "with text length.")
         out.append(text)
     if "lstm" in by and "gru" in by:
         lstm, gru = by["lstm"], by["gru"]

@@ -174,7 +174,7 @@ def maps(members: list[Member], vectors: dict[str, np.ndarray], labels: np.ndarr
         if m.group in out:
             continue
         x = vectors[m.name][keep].astype(np.float64)
-        x = (x - x.mean(0)) / np.maximum(x.std(0), 1e-8)
+        x -= x.mean(0)  # not standardised: the head reads the vectors as they are, large directions first
         pca = PCA(n_components=2, random_state=0).fit_transform(x)
         reduced = PCA(n_components=min(50, x.shape[1], len(x)), random_state=0).fit_transform(x)
         tsne = TSNE(n_components=2, init="pca", perplexity=min(30, len(x) - 1), random_state=0).fit_transform(reduced)
