@@ -508,11 +508,9 @@ def serve_command(argv: list[str]) -> int:
                    help="how long a batch waits for more requests before it runs (default 5 ms)")
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU)")
     args = p.parse_args(argv)
-    try:
-        from textclf.serve.http import serve
-    except ImportError as err:
-        raise TextclfError(f"textclf serve needs {err.name}: pip install 'fastapi>=0.110' 'uvicorn>=0.29'") from err
+    _require("serve", ("fastapi", "uvicorn"), "pip install 'fastapi>=0.110' 'uvicorn>=0.29'")
     from textclf.serve.classifier import load_classifier
+    from textclf.serve.http import serve
     from textclf.train.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
@@ -523,6 +521,15 @@ def serve_command(argv: list[str]) -> int:
     return 0
 
 
+def _require(command: str, modules: tuple[str, ...], install: str) -> None:
+    """A one-line error naming the missing optional package of `command` and how to install it."""
+    import importlib.util
+
+    for name in modules:
+        if importlib.util.find_spec(name) is None:
+            raise TextclfError(f"textclf {command} needs {name}: {install}")
+
+
 def export_command(argv: list[str]) -> int:
     p = _Parser(prog="textclf export", description="Export a checkpoint's network for other runtimes.")
     p.add_argument("checkpoint")
@@ -531,13 +538,8 @@ def export_command(argv: list[str]) -> int:
     p.add_argument("--output", required=True, help="e.g. model.onnx")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     args = p.parse_args(argv)
-    try:
-        import onnx  # noqa: F401  (both needed: a missing one is named below)
-        import onnxruntime  # noqa: F401
-
-        from textclf.serve.onnx_export import export_onnx
-    except ImportError as err:
-        raise TextclfError(f"textclf export needs {err.name}: pip install 'onnx>=1.16' 'onnxruntime>=1.18'") from err
+    _require("export", ("onnx", "onnxruntime"), "pip install 'onnx>=1.16' 'onnxruntime>=1.18'")
+    from textclf.serve.onnx_export import export_onnx
     from textclf.train.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
