@@ -50,7 +50,7 @@ def test_the_lightning_module_is_rebuilt_from_the_file_alone(trained_run):
     module = load_module(str(trained_run[0] / "best.ckpt"))
     assert isinstance(module, LitTextClassifier) and not module.training
     assert module.archive.label_names == ["negative", "positive"]
-    assert module.archive.tokenizer_json and module.archive.preprocessing["truncation"] == "head"
+    assert module.archive.tokenizer_json and module.archive.preprocessing["truncation"] == "head+tail"
     assert module.hparams.encoder == "gru" and module.hparams.hidden_size is None  # unset: the encoder's default
 
 

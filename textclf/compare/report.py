@@ -163,7 +163,8 @@ def _markdown(res: dict, runs) -> str:
               "over seeds.", "", "| encoder | " + " | ".join(f"{b} tokens" for b in q["bins"]) + " |",
               "|---|" + "---|" * len(q["bins"])]
     for g, vals in q["accuracy"].items():
-        lines.append(f"| {g} | " + " | ".join(f"{pts(v)} ± {pts(sd)}" if sd else pts(v)
+        seeded = g != "tfidf+logreg" and max((r["seeds"] for r in res["summary"] if r["group"] == g), default=1) > 1
+        lines.append(f"| {g} | " + " | ".join(f"{pts(v)} ± {pts(sd)}" if seeded else pts(v)
                                                 for v, sd in zip(vals, q["std"][g])) + " |")
     lines += ["", "![accuracy by length](accuracy_by_length.png)", "", "## Effect sizes", "",
               "Each pair of groups that differ in one thing: the mean accuracy difference; whether it is larger than "
