@@ -26,6 +26,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from textclf.model.checkpoint import write_whole
 from textclf.train.console import EpochsFromOne
+from textclf.train.signals import signals_deferred
 
 
 def random_states() -> dict:
@@ -71,6 +72,12 @@ class RandomState(L.Callback):
 
 
 class _AppendingWriter(ExperimentWriter):
+    def save(self) -> None:
+        # whole or not at all: a Ctrl-C or SIGTERM cutting a write (or Lightning's rewrite of the file under a
+        # new header) in half would leave a row the resumed run cannot read back
+        with signals_deferred():
+            super().save()
+
     def _check_log_dir_exists(self) -> None:
         # keep an earlier piece's metrics.csv; its header seeds the columns, so new rows line up
         with contextlib.suppress(FileNotFoundError, StopIteration):
