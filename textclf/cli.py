@@ -259,8 +259,8 @@ def evaluate_command(argv: list[str]) -> int:
                   "text_column": args.text_column, "label_column": args.label_column}
     elif not source:
         raise TextclfError(f"{args.checkpoint} does not record its training data: pass --data.path")
-    result = evaluate(clf, source, _split(args.split), **_batch_size(args))
-    examples = result.pop("examples_predicted")
+    result = evaluate(clf, source, _split(args.split), examples=bool(args.predictions), **_batch_size(args))
+    examples = result.pop("examples_predicted", None)
     print_evaluation(result)
     if args.output:
         _write_json(args.output, result)

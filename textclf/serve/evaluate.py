@@ -40,14 +40,16 @@ def evaluate(
     source: dict,
     split: str = "test",
     batch_size: int | None = None,
+    examples: bool = False,
 ) -> dict:
-    """Evaluate `clf` on `split` of `source` (keyword arguments of `load_splits`); `examples_predicted` holds
-    one record per example: predict's (text, label, score, probs) and the gold label."""
+    """Evaluate `clf` on `split` of `source` (keyword arguments of `load_splits`). With `examples`,
+    `examples_predicted` holds one record per example: predict's (text, label, score, probs) and the gold label."""
     texts, labels = labelled_split(source, split, clf.label_names)
     probs = clf.predict_proba(texts, batch_size)
     result = {"split": split, **classification_metrics(labels, probs.argmax(1), clf.label_names)}
-    result["examples_predicted"] = [{**record, "gold": clf.label_names[gold]}
-                                    for record, gold in zip(clf.records(texts, probs), labels)]
+    if examples:
+        result["examples_predicted"] = [{**record, "gold": clf.label_names[gold]}
+                                        for record, gold in zip(clf.records(texts, probs), labels)]
     return result
 
 
