@@ -2,6 +2,7 @@
 
     python bench/accuracy.py [--sets sst2,trec,chnsenticorp,imdb10k] [--encoders tfidf,gru,lstm,transformer]
                              [--seeds 42,43,44] [--out bench/results/accuracy.json] [--append]
+    python bench/accuracy.py --encoders gru-tuned [--tune_budget 20m] [--tune_dir bench/results/tune] --append
 
 Each run is a real command in a fresh process (nothing else running) with no config file, so what is
 measured is the recipe in the code's defaults: `textclf train --data.path bench/results/sets/report/<set>
@@ -9,6 +10,11 @@ measured is the recipe in the code's defaults: `textclf train --data.path bench/
 it has no seed). The sets are bench/sets.py's `report` folders (imdb10k: 10,000 train reviews, the full
 25,000-review test split). Wall time covers start-up, data loading, training and the final evaluation.
 The table gives the mean and standard deviation over the seeds; the targets are issue 16's.
+
+`gru-tuned` first runs `textclf tune --data.path <set> --encoder gru --budget 20m --output
+<tune_dir>/<set>-gru` (validation only; a finished search there is reused, not extended), then trains its
+best.yaml at each seed like any other row (`textclf train --config best.yaml --seed S ...`). Its wall
+column is the mean training run, and the search's own wall time is given next to it.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from recipe import run  # noqa: E402
@@ -45,10 +53,28 @@ def table(rows: list[dict]) -> str:
         target = TARGETS.get(name)
         mark = "-" if target is None else f">= {100 * target:.1f} {'ok' if statistics.mean(test) >= target else 'missed'}"
         epochs = ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in runs) if runs[0]["epochs"] else "-"
+        wall = f"{statistics.mean(r['wall_seconds'] for r in runs):.0f}"
+        if runs[0].get("tune_seconds"):
+            wall += f" (+{runs[0]['tune_seconds']:.0f} search)"
         lines.append(f"| {name} | {encoder} | {len(runs) if encoder != 'tfidf' else '-'} | "
                      f"{spread([r['val_acc'] for r in runs])} | {spread(test)} | {mark} | {gap} | {epochs} | "
-                     f"{statistics.mean(r['wall_seconds'] for r in runs):.0f} |")
+                     f"{wall} |")
     return "\n".join(lines)
+
+
+def tuned(folder: str, output: str, budget: str) -> tuple[str, float | None]:
+    """The best.yaml of a `textclf tune` search for the GRU on `folder`, and the search's wall seconds (None
+    when an earlier finished search in `output` is reused)."""
+    best = os.path.join(output, "best.yaml")
+    if os.path.exists(best):
+        print(f"reusing the search in {output}", file=sys.stderr, flush=True)
+        return best, None
+    cmd = ["textclf", "tune", "--data.path", folder, "--encoder", "gru", "--budget", budget, "--output", output]
+    start = time.perf_counter()
+    done = subprocess.run(cmd)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed")
+    return best, time.perf_counter() - start
 
 
 def main() -> None:
@@ -58,6 +84,8 @@ def main() -> None:
     p.add_argument("--seeds", default="42,43,44")
     p.add_argument("--out", default="bench/results/accuracy.json")
     p.add_argument("--append", action="store_true", help="keep the runs already in --out; the table shows all")
+    p.add_argument("--tune_budget", default="20m", help="the search budget of gru-tuned")
+    p.add_argument("--tune_dir", default="bench/results/tune", help="where gru-tuned keeps its searches")
     args = p.parse_args()
     names = args.sets.split(",")
     folders = prepare("bench/results/sets", names=names)["report"]
@@ -69,12 +97,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             for encoder in args.encoders.split(","):
+                config, search = None, None
+                if encoder == "gru-tuned":
+                    config, search = tuned(folders[name], os.path.join(args.tune_dir, f"{name}-gru"), args.tune_budget)
                 for seed in seeds[:1] if encoder == "tfidf" else seeds:
-                    m, wall, cmd = run(folders[name], encoder, seed, [], os.path.join(tmp, f"{name}-{encoder}-{seed}"))
+                    m, wall, cmd = run(folders[name], "gru" if config else encoder, seed, [],
+                                       os.path.join(tmp, f"{name}-{encoder}-{seed}"), config=config)
                     rows.append({"set": name, "encoder": encoder, "seed": None if encoder == "tfidf" else seed,
                                  "test_acc": m["test"]["acc"], "test_f1": m["test"]["f1"], "val_acc": m["val"]["acc"],
                                  "best_epoch": m.get("best_epoch"), "epochs": m.get("epochs"),
-                                 "wall_seconds": round(wall, 1), "command": " ".join(cmd)})
+                                 "wall_seconds": round(wall, 1), "command": " ".join(cmd)}
+                                | ({"tune_seconds": round(search, 1)} if search else {}))
                     print(f"{name}/{encoder}/{seed}: val {m['val']['acc']:.4f} test {m['test']['acc']:.4f} in {wall:.0f}s",
                           file=sys.stderr, flush=True)
                     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)

@@ -26,12 +26,15 @@ from sets import NAMES, prepare  # noqa: E402
 LOG = "bench/results/recipe.jsonl"
 
 
-def run(folder: str, encoder: str, seed: int, flags: list[str], run_dir: str) -> tuple[dict, float, list[str]]:
-    """One `textclf train` (or `textclf baseline` for tfidf) in a fresh process: (metrics.json, wall s, command)."""
+def run(folder: str, encoder: str, seed: int, flags: list[str], run_dir: str,
+        config: str | None = None) -> tuple[dict, float, list[str]]:
+    """One `textclf train` (or `textclf baseline` for tfidf) in a fresh process: (metrics.json, wall s, command).
+    `config` (a `textclf tune` best.yaml) comes first, so the flags after it override its seed and paths."""
     if encoder == "tfidf":
         cmd = ["textclf", "baseline", "--data.path", folder, "--run_dir", run_dir, *flags]
     else:
-        cmd = ["textclf", "train", "--data.path", folder, "--model.encoder", encoder, "--seed", str(seed),
+        cmd = ["textclf", "train", *(["--config", config] if config else []),
+               "--data.path", folder, "--model.encoder", encoder, "--seed", str(seed),
                "--run_dir", run_dir, "--trainer.enable_progress_bar", "false", *flags]
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
