@@ -49,3 +49,18 @@ def test_members_must_share_labels_and_an_existing_output_is_kept(members, tmp_p
     assert main(["ensemble", *members, "--output", str(out), "--overwrite"]) == 0
     assert main(["ensemble", str(out), members[0], "--output", str(tmp_path / "nested.ckpt")]) == 2
     assert "is an ensemble already" in capsys.readouterr().err
+
+
+def test_a_neural_model_and_the_tfidf_baseline_make_one_ensemble(members, tmp_path, capsys, monkeypatch):
+    """The hybrid of bench/hybrid.py: a BiGRU and `textclf baseline` averaged, through the commands."""
+    monkeypatch.chdir(ROOT)
+    tfidf = tmp_path / "tfidf"
+    assert main(["baseline", "--config", "configs/sst2.yaml", "--run_dir", str(tfidf)]) == 0
+    out = tmp_path / "hybrid.ckpt"
+    assert main(["ensemble", members[0], str(tfidf / "best.ckpt"), "--output", str(out)]) == 0
+    ens = load_classifier(str(out))
+    parts = [load_classifier(members[0]).predict_proba(TEXTS), load_classifier(str(tfidf / "best.ckpt")).predict_proba(TEXTS)]
+    assert not np.allclose(parts[0], parts[1], atol=1e-3)  # two different models, so the mean is a real average
+    np.testing.assert_allclose(ens.predict_proba(TEXTS), np.mean(parts, axis=0), atol=1e-6)
+    assert main(["evaluate", str(out), "--split", "validation", "--output", str(tmp_path / "e.json")]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())["examples"] == 872

@@ -91,3 +91,18 @@ def test_evaluate_writes_every_examples_gold_and_prediction(trained_run, tmp_pat
     assert len(rows) == 872 and {"text", "gold", "label", "score"} <= set(rows[0])
     accuracy = sum(r["gold"] == r["label"] for r in rows) / len(rows)
     assert f"{accuracy:.4f}" in done.stdout  # the printed accuracy is these rows'
+
+
+def test_a_reader_that_stops_early_ends_predict_quietly(trained_run, tmp_path):
+    """`textclf predict ... | head -n 1`: the closed pipe ends the command with SIGPIPE's code, no traceback."""
+    import subprocess
+
+    texts = tmp_path / "many.txt"
+    texts.write_text("an utterly charming and hilarious film\n" * 20000, encoding="utf-8")
+    proc = subprocess.Popen(["textclf", "predict", str(trained_run[0] / "best.ckpt"), "--input", str(texts)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert json.loads(proc.stdout.readline())["text"] == "an utterly charming and hilarious film"
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr

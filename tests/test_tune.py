@@ -62,3 +62,27 @@ def test_another_search_in_the_same_output_is_refused(search, capsys, monkeypatc
     monkeypatch.chdir(ROOT)
     assert main(["tune", "--config", "configs/trec.yaml", "--encoder", "gru", "--output", str(search), *TRIAL]) == 2
     assert "holds a search with other flags or another encoder" in capsys.readouterr().err
+
+
+def test_only_the_best_trial_keeps_a_checkpoint(search, tmp_path, monkeypatch):
+    best = json.loads((search / "best.json").read_text())
+    kept = sorted(p.relative_to(search).as_posix() for p in (search / "trials").rglob("*.ckpt"))
+    assert kept == [f"trials/{best['best_trial']:03d}/best.ckpt"]
+    assert best["checkpoint"].endswith(kept[0])
+    monkeypatch.chdir(ROOT)
+    assert main(["evaluate", best["checkpoint"], "--split", "validation", "--output", str(tmp_path / "e.json")]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())["accuracy"] == pytest.approx(best["val_acc"], abs=1e-6)
+
+
+def test_the_data_lines_are_shown_once_not_per_trial(tmp_path):
+    """A real `textclf tune` process: the first trial shows what train shows about the data, the others
+    only their progress line."""
+    import subprocess
+
+    done = subprocess.run(["textclf", "tune", "--config", "configs/trec.yaml", "--encoder", "bag", "--trials", "3",
+                           "--output", str(tmp_path / "s"), *TRIAL], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout + done.stderr
+    assert out.count("data ready in") == 1 and out.count("parameters: ") == 1, out
+    assert [line.split(":")[0] for line in out.splitlines() if line.startswith("trial ")] == \
+        ["trial   0", "trial   1", "trial   2"]

@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"textclf {command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`textclf predict ... | head`): stop quietly, as SIGPIPE would
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's own flush at exit does not raise again
+        return 141
 
 
 def _quiet_libraries(debug: bool) -> None:
@@ -152,7 +156,8 @@ def tune_command(argv: list[str]) -> int:
                        "again continues the search in --output.")
     p.add_argument("--config", help="a config of configs/ (or give the data with --data.* flags)")
     p.add_argument("--encoder", default="gru", help="the encoder to tune (default gru)")
-    p.add_argument("--budget", default="30m", help="wall time of this call, e.g. 20m or 1h (default 30m)")
+    p.add_argument("--budget", default="30m", help="no trial starts after this much wall time, e.g. 20m or 1h; "
+                   "the one running then finishes (default 30m)")
     p.add_argument("--trials", type=_positive_int, help="stop after this many trials (default: when the budget ends)")
     p.add_argument("--output", required=True, help="search folder: study.db, trials/, best.yaml, search.png")
     p.add_argument("--sampler_seed", type=int, default=0, help="seed of the TPE sampler (default 0)")
@@ -163,7 +168,8 @@ def tune_command(argv: list[str]) -> int:
                    args.sampler_seed)
     print(f"best: trial {summary['best_trial']}, validation accuracy {summary['val_acc']:.4f} "
           f"({summary['complete']} complete, {summary['pruned']} pruned of {summary['trials']} trials)")
-    print(f"train it: textclf train --config {os.path.join(args.output, 'best.yaml')}")
+    print(f"its checkpoint: {summary['checkpoint']}")
+    print(f"train it again: textclf train --config {os.path.join(args.output, 'best.yaml')}")
     return 0
 
 
@@ -191,6 +197,11 @@ def ensemble_command(argv: list[str]) -> int:
 
 def baseline_command(argv: list[str]) -> int:
     """TF-IDF + logistic regression on train's data and splits, saved as a checkpoint."""
+    from textclf.help import short_help, wants_help
+
+    if wants_help(argv):
+        print(short_help("baseline"))
+        return 0
     from textclf.baseline.command import baseline
 
     print_run_summary(baseline(argv))

@@ -1,4 +1,4 @@
-"""Short `--help` for `textclf train` and `textclf data`: textclf's own options first, one line each.
+"""Short `--help` for `textclf train`, `textclf data` and `textclf baseline`: textclf's own options first, one line each.
 
 The option names, defaults and one-line help are read from the signatures and docstrings of the model
 (textclf.train.module.LitTextClassifier) and the data module (textclf.data.datamodule.TextDataModule),
@@ -35,6 +35,19 @@ DATA_USAGE = """usage: textclf data [--config FILE] [--data.path P | --data.file
 Load and tokenize the data as `textclf train` would, and print each split's size and token lengths."""
 
 
+BASELINE_USAGE = """usage: textclf baseline [--config FILE] [--data.path P | --data.files.train F ...] [--run_dir DIR] [--data.*]
+
+TF-IDF over word 1-2 grams of the run's tokenizer + logistic regression (C chosen on validation), on the
+data and splits `textclf train` would use; saved as best.ckpt, which predict, evaluate, serve and
+ensemble accept. --model.* and --trainer.* do not apply.
+
+run:
+  --config FILE            a YAML of the data options below (configs/*.yaml; its model and trainer are ignored)
+  --seed N                 seed of the data carving (default 42)
+  --run_dir DIR            run directory (default runs/<dataset>-tfidf-<timestamp>)
+  --overwrite              replace --run_dir once the new run has finished"""
+
+
 def _documented(cls) -> list[tuple[str, str, str]]:
     """(name, default, first line of help) of every documented argument of `cls.__init__`."""
     doc = inspect.getdoc(cls.__init__) or ""
@@ -68,8 +81,9 @@ def _section(title: str, prefix: str, cls) -> list[str]:
 def short_help(command: str) -> str:
     from textclf.data.datamodule import TextDataModule
 
-    if command == "data":
-        return "\n".join([DATA_USAGE, *_section("data", "data", TextDataModule)])
+    if command in ("data", "baseline"):
+        usage = DATA_USAGE if command == "data" else BASELINE_USAGE
+        return "\n".join([usage, *_section("data", "data", TextDataModule)])
     from textclf.train.module import LitTextClassifier
 
     return "\n".join([TRAIN_USAGE, *_section("model", "model", LitTextClassifier),
