@@ -22,6 +22,14 @@ from textclf.serve.evaluate import evaluate
 ENCODERS = ("gru", "lstm", "transformer", "bag", "rnn")
 
 
+def ensemble_accuracy(checkpoints: list[str], path: str) -> tuple[float, float]:
+    """Write the ensemble of `checkpoints` to `path` (the code of `textclf ensemble`) and return its
+    validation and test accuracy on the data its first member was trained on."""
+    make_ensemble(checkpoints, path)
+    clf = load_classifier(path)
+    return tuple(evaluate(clf, clf.data_source, split)["accuracy"] for split in ("validation", "test"))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reports", default="reports")
@@ -41,11 +49,7 @@ def main() -> None:
                 with open(os.path.join(r, "metrics.json")) as f:
                     seeds.append(json.load(f))
             with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "ensemble.ckpt")
-                make_ensemble([os.path.join(r, "best.ckpt") for r in runs], path)
-                clf = load_classifier(path)
-                val = evaluate(clf, clf.data_source, "validation")["accuracy"]
-                test = evaluate(clf, clf.data_source, "test")["accuracy"]
+                val, test = ensemble_accuracy([os.path.join(r, "best.ckpt") for r in runs], os.path.join(tmp, "e.ckpt"))
             val_seeds = [m["val"]["acc"] for m in seeds]
             test_seeds = [m["test"]["acc"] for m in seeds]
             out[f"{name}/{enc}"] = {"val_seeds": val_seeds, "val_ensemble": val, "test_seeds": test_seeds,

@@ -20,12 +20,13 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
+from ensemble import ensemble_accuracy  # noqa: E402
 from recipe import run  # noqa: E402
 from sets import prepare  # noqa: E402
 
-from textclf.serve.classifier import load_classifier  # noqa: E402
-from textclf.serve.ensemble import make_ensemble  # noqa: E402
-from textclf.serve.evaluate import evaluate  # noqa: E402
+
+def cell(pair: list[float]) -> str:
+    return f"{100 * pair[0]:.2f} / {100 * pair[1]:.2f}"
 
 
 def main() -> None:
@@ -48,16 +49,13 @@ def main() -> None:
             for seed in (int(s) for s in args.seeds.split(",")):
                 run_dir = os.path.join(tmp, f"{name}-{args.encoder}-{seed}")
                 neural, _, _ = run(folders[name], args.encoder, seed, [], run_dir)
-                both = os.path.join(tmp, f"{name}-{seed}-both.ckpt")
-                make_ensemble([os.path.join(run_dir, "best.ckpt"), os.path.join(tfidf_dir, "best.ckpt")], both)
-                clf = load_classifier(both)
-                val, test = (evaluate(clf, clf.data_source, s)["accuracy"] for s in ("validation", "test"))
+                val, test = ensemble_accuracy([os.path.join(run_dir, "best.ckpt"), os.path.join(tfidf_dir, "best.ckpt")],
+                                              os.path.join(tmp, f"{name}-{seed}-both.ckpt"))
                 row = {"set": name, "seed": seed, "encoder": args.encoder,
                        "neural": [neural["val"]["acc"], neural["test"]["acc"]],
                        "tfidf": [tfidf["val"]["acc"], tfidf["test"]["acc"]], "both": [val, test]}
                 rows.append(row)
                 gain = 100 * (val - max(row["neural"][0], row["tfidf"][0]))
-                cell = lambda pair: f"{100 * pair[0]:.2f} / {100 * pair[1]:.2f}"  # noqa: E731
                 print(f"| {name} | {seed} | {cell(row['neural'])} | {cell(row['tfidf'])} | {cell(row['both'])} | "
                       f"{gain:+.2f} |", flush=True)
                 os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)

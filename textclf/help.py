@@ -81,9 +81,9 @@ def _section(title: str, prefix: str, cls) -> list[str]:
 def short_help(command: str) -> str:
     from textclf.data.datamodule import TextDataModule
 
-    if command in ("data", "baseline"):
-        usage = DATA_USAGE if command == "data" else BASELINE_USAGE
-        return "\n".join([usage, *_section("data", "data", TextDataModule)])
+    data_only = {"data": DATA_USAGE, "baseline": BASELINE_USAGE}
+    if command in data_only:
+        return "\n".join([data_only[command], *_section("data", "data", TextDataModule)])
     from textclf.train.module import LitTextClassifier
 
     return "\n".join([TRAIN_USAGE, *_section("model", "model", LitTextClassifier),

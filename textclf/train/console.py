@@ -38,10 +38,9 @@ def quiet_lightning(verbose: bool = False) -> None:
 
 
 @contextlib.contextmanager
-def lightning_silent():
-    """Lightning's INFO lines off for a moment, --verbose or not (the final evaluation's second Trainer
-    would repeat the first one's accelerator lines)."""
-    loggers = [logging.getLogger(name) for name in LIGHTNING_LOGGERS]
+def silenced(*names: str):
+    """The loggers `names` print warnings and errors only, for the block; their levels are restored after."""
+    loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(max(logger.level, logging.WARNING))
@@ -50,6 +49,12 @@ def lightning_silent():
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
+
+
+def lightning_silent():
+    """Lightning's INFO lines off for a moment, --verbose or not (the final evaluation's second Trainer
+    would repeat the first one's accelerator lines)."""
+    return silenced(*LIGHTNING_LOGGERS)
 
 
 def epoch_reporter(enabled: bool) -> list[L.Callback]:

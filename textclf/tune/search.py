@@ -24,6 +24,7 @@ import yaml
 from textclf.errors import Interrupted, TextclfError
 from textclf.model.encoders import encoder_class
 from textclf.train.command import train
+from textclf.train.console import silenced
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +124,10 @@ def tune(base: list[str], encoder: str, budget_seconds: int, output: str, max_tr
     for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # a trial a killed call left running
     started = time.perf_counter()
-    shown = []  # the first trial of this call shows the data lines as train would; the others don't repeat them
+    data_shown = False  # the first trial of this call shows the data lines as train would; the others don't repeat them
 
     def objective(trial) -> float:
+        nonlocal data_shown
         params = suggest(trial, encoder)
         run_dir = os.path.join(output, "trials", f"{trial.number:03d}")
         args = [*base, "--model.encoder", encoder, "--run_dir", run_dir, "--trainer.enable_progress_bar", "false"]
@@ -135,9 +137,9 @@ def tune(base: list[str], encoder: str, budget_seconds: int, output: str, max_tr
             args.append("--overwrite")
         report = ReportValidation(trial)
         t0 = time.perf_counter()
-        quiet = bool(shown) and os.environ.get("TEXTCLF_VERBOSE") != "1"
-        shown.append(trial.number)
-        with _only_warnings("textclf.data", "textclf.train") if quiet else contextlib.nullcontext():
+        quiet = data_shown and os.environ.get("TEXTCLF_VERBOSE") != "1"
+        data_shown = True
+        with silenced("textclf.data", "textclf.train") if quiet else contextlib.nullcontext():
             metrics = train(args, callbacks=[report], test=False)
         trial.set_user_attr("run_dir", run_dir)
         trial.set_user_attr("seconds", round(time.perf_counter() - t0, 1))
@@ -172,20 +174,6 @@ def _claim(output: str, recorded: dict) -> None:
         json.dump(recorded, f, indent=2)
 
 
-@contextlib.contextmanager
-def _only_warnings(*names: str):
-    """The loggers `names` at WARNING for the block: each trial would repeat the same data and size lines."""
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
-
-
 def _keep_best_checkpoint(study, output: str) -> None:
     """Delete the checkpoints of every trial but the best finished one, and that one's last.ckpt (a trial is
     never resumed). A 20-minute TREC search wrote 8.4 GB of checkpoints before this."""
@@ -193,7 +181,7 @@ def _keep_best_checkpoint(study, output: str) -> None:
 
     trials = os.path.join(output, "trials")
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    keep = os.path.join(trials, f"{study.best_trial.number:03d}", "best.ckpt") if done else None
+    keep = os.path.join(study.best_trial.user_attrs["run_dir"], "best.ckpt") if done else None
     for name in os.listdir(trials):
         run_dir = os.path.join(trials, name)
         for file in os.listdir(run_dir) if os.path.isdir(run_dir) else []:
