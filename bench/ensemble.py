@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 
-from textclf.serve.classifier import load_classifier
+from textclf.serve.loading import load_classifier
 from textclf.serve.ensemble import make_ensemble
 from textclf.serve.evaluate import evaluate
 

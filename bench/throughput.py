@@ -12,7 +12,7 @@ its last time step pooled, a bare PyTorch loop), interleaved round by round. For
 torch.nn.LSTM/GRU forward+backward loop on the same packed batches. Inference: texts/s through
 `load_classifier(...).predict` against the reference (input order, padded to max_length, no
 inference_mode, batch_size), and with `fold=False` (one-layer RNNs through torch's kernels instead of
-textclf.speed.folded_rnn), `quantize=True` (int8 dynamic quantization), `precision="bf16"` and (Transformer)
+textclf.serve.speed.folded_rnn), `quantize=True` (int8 dynamic quantization), `precision="bf16"` and (Transformer)
 `compile=True`, taking turns over the same rounds. Each textclf path uses its own default batch size
 and batch threads (64, one batch per core; a folded RNN 512 in turn, a folded LSTM 256 one per core);
 `--serial` adds the default path with its batches one at a time. FLOP/s as a share of a fp32 GEMM measured here, and
@@ -44,11 +44,11 @@ import datasets  # noqa: E402
 import lightning as L  # noqa: E402
 from flops import train_flops_per_token  # noqa: E402  (bench/flops.py)
 
-from textclf import speed  # noqa: E402
+from textclf.model import speed  # noqa: E402
 from textclf.data.datamodule import TextDataModule  # noqa: E402
 from textclf.model.network import TextNetwork  # noqa: E402
-from textclf.serve.classifier import load_classifier  # noqa: E402
-from textclf.speed.folded_rnn import FoldedRNN  # noqa: E402
+from textclf.serve.loading import load_classifier  # noqa: E402
+from textclf.serve.speed.folded_rnn import FoldedRNN  # noqa: E402
 from textclf.train.module import LitTextClassifier  # noqa: E402
 
 datasets.disable_progress_bars()
@@ -301,14 +301,14 @@ def main() -> None:
     p.add_argument("--in_turn", action="store_true", help="RNN directions one after the other, not on two threads")
     p.add_argument("--num_workers", type=int, default=0, help="DataLoader worker processes of the textclf path")
     p.add_argument("--serial", action="store_true",
-                   help="also predict with batches one at a time instead of parallel threads (textclf.speed.batch_threads)")
+                   help="also predict with batches one at a time instead of parallel threads (textclf.serve.speed.batch_threads)")
     p.add_argument("--phases", default="train,infer", help="train, infer or both; the tables show what ran")
     p.add_argument("--out", default="bench/results/throughput.json")
     args = p.parse_args()
     device = torch.device("cuda" if args.accelerator in ("gpu", "cuda") else "cpu")
     accelerator = "gpu" if device.type == "cuda" else "cpu"
     L.seed_everything(0, verbose=False)
-    speed.set_switch("packed_rnn", args.packed)  # the levers: runtime switches of textclf.speed
+    speed.set_switch("packed_rnn", args.packed)  # the levers: runtime switches of textclf.model.speed
     speed.set_switch("threaded_directions", not args.in_turn)
 
     dm = TextDataModule(args.data, max_length=args.max_length, batch_size=args.batch_size, min_frequency=3,

@@ -1,4 +1,4 @@
-"""textclf/speed/batch_threads.py: prediction batches in parallel threads give what batches in turn give."""
+"""textclf/serve/speed/batch_threads.py: prediction batches in parallel threads give what batches in turn give."""
 
 import threading
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from textclf import load_classifier
-from textclf.speed.batch_threads import MIN_BATCHES_PER_THREAD, run_batches
+from textclf.serve.speed.batch_threads import MIN_BATCHES_PER_THREAD, run_batches
 
 
 def test_batches_run_two_at_a_time_on_one_intra_op_thread_each_and_the_setting_is_restored():

@@ -6,7 +6,7 @@ from conftest import DATA
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from textclf import speed
+from textclf.model import speed
 from textclf.errors import TextclfError
 from textclf.model.encoders import ENCODERS, build_encoder, encoder_options, option_names
 from textclf.model.network import NetworkConfig, TextNetwork

@@ -5,7 +5,7 @@ from conftest import DATA
 from textclf.data.encoding import TRUNCATION_SIDES, TextEncoder
 from textclf.data.prepare import load_splits
 from textclf.data.tokenizer import train_tokenizer
-from textclf.speed.latin1_words import Latin1Words
+from textclf.data.latin1_words import Latin1Words
 
 
 def truncated(ids: list[int], max_length: int, side: str) -> list[int]:

@@ -1,12 +1,12 @@
-"""textclf/speed/fast_dropout.py, the cheap CPU dropout: keep rate, scaling, gradient, eval identity, edge
+"""textclf/model/speed/fast_dropout.py, the cheap CPU dropout: keep rate, scaling, gradient, eval identity, edge
 rates, and torch's own dropout when the switch is off."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from textclf import speed
-from textclf.speed.fast_dropout import Dropout, keep_mask
+from textclf.model import speed
+from textclf.model.speed.fast_dropout import Dropout, keep_mask
 
 
 @pytest.mark.parametrize("p", [0.1, 0.2, 0.5, 0.9])

@@ -1,13 +1,13 @@
-"""textclf/speed/fast_pooling.py: masking only the tail equals the plain pooling of textclf.model.pooling,
+"""textclf/model/speed/fast_pooling.py: masking only the tail equals the plain pooling of textclf.model.pooling,
 values and gradients, with and without autograd, and through MaskedPooling with the switch either way."""
 
 import pytest
 import torch
 
-from textclf import speed
+from textclf.model import speed
 from textclf.model import pooling
 from textclf.model.pooling import MaskedPooling
-from textclf.speed import fast_pooling
+from textclf.model.speed import fast_pooling
 
 
 def plain(kind, states, mask):

@@ -1,4 +1,4 @@
-"""The folded RNN (textclf.speed.folded_rnn), a second implementation of the RNN cells: the model's own
+"""The folded RNN (textclf.serve.speed.folded_rnn), a second implementation of the RNN cells: the model's own
 results (so this fails if torch's gate layout or the encoders change), and used only where it applies."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 
 from textclf import load_classifier
 from textclf.model.network import NetworkConfig, TextNetwork
-from textclf.speed.folded_rnn import FoldedRNN, can_fold
+from textclf.serve.speed.folded_rnn import FoldedRNN, can_fold
 
 VOCAB = 300
 
@@ -58,12 +58,12 @@ def test_not_folded_with_hashed_bigrams():
 
 
 def test_not_folded_when_the_table_would_be_too_large(monkeypatch):
-    import textclf.speed.folded_rnn
+    import textclf.serve.speed.folded_rnn
 
     model = _model(encoder="gru")
     assert can_fold(model)
     table_bytes = 2 * VOCAB * 3 * 128 * 4  # directions x vocabulary x gates x hidden, fp32
-    monkeypatch.setattr(textclf.speed.folded_rnn, "MAX_TABLE_BYTES", table_bytes - 1)
+    monkeypatch.setattr(textclf.serve.speed.folded_rnn, "MAX_TABLE_BYTES", table_bytes - 1)
     assert not can_fold(model)
 
 

@@ -17,7 +17,8 @@ from textclf.model.checkpoint import (
     save_checkpoint,
 )
 from textclf.model.network import NetworkConfig, TextNetwork
-from textclf.serve.onnx_export import METADATA, _session, export_onnx
+from textclf.serve.onnx_export import export_onnx
+from textclf.serve.onnx_model import METADATA, onnx_session
 
 ENCODERS = {"bag": {}, "rnn": {"num_layers": 2}, "lstm": {}, "gru": {"pooling": "attention"},
             "transformer": {"num_layers": 2}}
@@ -49,7 +50,7 @@ def test_onnxruntime_logits_equal_the_checkpoints_for_every_encoder(trained_run,
     out = export_onnx(str(own), str(tmp_path / "m.onnx"))
     assert out["max_abs_diff"] <= 1e-4
     clf = load_classifier(str(own), fold=False)
-    session = _session(str(tmp_path / "m.onnx"))
+    session = onnx_session(str(tmp_path / "m.onnx"))
     enc = clf.encode(texts)
     for batch in (np.arange(0, 37), np.arange(37, 300)):
         b = enc[batch]

@@ -1,10 +1,10 @@
-"""textclf/speed/switches.py: speed paths are process-wide runtime choices, restored after `switched`,
+"""textclf/model/speed/switches.py: speed paths are process-wide runtime choices, restored after `switched`,
 and never saved with a model."""
 
 import pytest
 import torch
 
-from textclf import speed
+from textclf.model import speed
 from textclf.errors import TextclfError
 
 

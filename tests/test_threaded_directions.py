@@ -1,4 +1,4 @@
-"""textclf/speed/threaded_directions.py: the two directions on two threads give the same outputs and
+"""textclf/model/speed/threaded_directions.py: the two directions on two threads give the same outputs and
 gradients as the plain path, which runs them in turn."""
 
 import threading
@@ -6,10 +6,10 @@ import threading
 import pytest
 import torch
 
-from textclf import speed
+from textclf.model import speed
 from textclf.model.encoders import build_encoder
-from textclf.speed import threaded_directions
-from textclf.speed.threaded_directions import run_in_two_threads, worth_threading
+from textclf.model.speed import threaded_directions
+from textclf.model.speed.threaded_directions import run_in_two_threads, worth_threading
 
 
 @pytest.fixture

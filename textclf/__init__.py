@@ -6,10 +6,10 @@ __all__ = ["load_classifier", "__version__"]
 
 
 def __getattr__(name: str):
-    """`from textclf import load_classifier` (textclf.serve.classifier.load_classifier), imported on first use so
+    """`from textclf import load_classifier` (textclf.serve.loading.load_classifier), imported on first use so
     that importing textclf, e.g. for the CLI's argument parsing, does not load torch."""
     if name == "load_classifier":
-        from textclf.serve.classifier import load_classifier
+        from textclf.serve.loading import load_classifier
 
         return load_classifier
     raise AttributeError(f"module 'textclf' has no attribute {name!r}")

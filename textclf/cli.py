@@ -258,7 +258,7 @@ def evaluate_command(argv: list[str]) -> int:
                    "(.jsonl, .csv, .tsv or .parquet), for error analysis")
     args = p.parse_args(argv)
 
-    from textclf.serve.classifier import load_classifier
+    from textclf.serve.loading import load_classifier
     from textclf.serve.evaluate import evaluate
     from textclf.train.run_dir import check_not_being_replaced
 
@@ -370,7 +370,7 @@ def predict_command(argv: list[str]) -> int:
     if bool(args.texts) == bool(args.input):
         raise TextclfError("give texts as arguments or --input FILE (or - for stdin), not both and not neither")
 
-    from textclf.serve.classifier import load_classifier
+    from textclf.serve.loading import load_classifier
     from textclf.serve.predict_io import Chunk, Writer, read_chunks
     from textclf.train.run_dir import check_not_being_replaced
 
@@ -428,7 +428,7 @@ def embed_command(argv: list[str]) -> int:
     if os.path.exists(args.output) and not args.overwrite:
         raise TextclfError(f"--output {args.output} exists: choose another path or pass --overwrite to replace it")
 
-    from textclf.serve.classifier import load_classifier
+    from textclf.serve.loading import load_classifier
     from textclf.train.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
@@ -520,7 +520,7 @@ def serve_command(argv: list[str]) -> int:
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU)")
     args = p.parse_args(argv)
     _require("serve", ("fastapi", "uvicorn"), "pip install 'fastapi>=0.110' 'uvicorn>=0.29'")
-    from textclf.serve.classifier import load_classifier
+    from textclf.serve.loading import load_classifier
     from textclf.serve.http import serve
     from textclf.train.run_dir import check_not_being_replaced
 

@@ -1,4 +1,5 @@
-"""TF-IDF over word 1-2 grams + logistic regression (scikit-learn), as a checkpoint textclf can serve.
+"""TF-IDF over word 1-2 grams + logistic regression (scikit-learn), fitted and saved as a checkpoint that
+textclf.serve.tfidf predicts with.
 
 Texts are split with the run's own tokenizer (the one the neural models would use), so Chinese (no
 spaces) works the same way as English. The regularisation strength C is chosen on the validation
@@ -17,18 +18,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from tokenizers import Tokenizer
 
-from textclf.data.tokenizer import tokenizer_from_json
-from textclf.serve.predictions import Predictions
+from textclf.serve.tfidf import KIND, VECTORIZER, token_strings
 
-KIND = "tfidf"  # the archive's `kind`: a neural checkpoint has none
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
-VECTORIZER = {"ngram_range": (1, 2), "token_pattern": r"\S+", "lowercase": False, "sublinear_tf": True}
-
-
-def token_strings(tokenizer: Tokenizer, texts: list[str]) -> list[str]:
-    """Each text as its tokens joined by spaces."""
-    # encode_batch, not encode_batch_fast: the fast path leaves the token strings empty
-    return [" ".join(e.tokens) for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
 
 
 def fit_tfidf(tokenizer: Tokenizer, train: tuple[list[str], np.ndarray], val: tuple[list[str], np.ndarray],
@@ -69,29 +61,3 @@ def to_checkpoint(vec: TfidfVectorizer, clf: LogisticRegression, num_classes: in
         coef, intercept = torch.cat([torch.zeros_like(coef), coef]), torch.cat([torch.zeros_like(intercept), intercept])
     return {"textclf": {**archive, "kind": KIND, "tfidf": {"terms": terms, "C": float(clf.C)}},
             "state_dict": {"idf": torch.as_tensor(vec.idf_, dtype=torch.float32), "coef": coef, "intercept": intercept}}
-
-
-class TfidfClassifier(Predictions):
-    """A TF-IDF + logistic regression checkpoint: text in, labels out, as `Classifier`."""
-
-    def __init__(self, ckpt: dict):
-        archive, weights = ckpt["textclf"], ckpt["state_dict"]
-        self.data_source = dict(archive.get("data", {}))  # where the training data came from (for `evaluate`)
-        self.label_names = list(archive["label_names"])
-        self.tokenizer = tokenizer_from_json(archive["tokenizer"])
-        terms = archive["tfidf"]["terms"]
-        self.vectorizer = TfidfVectorizer(**VECTORIZER, vocabulary={t: i for i, t in enumerate(terms)})
-        self.vectorizer.idf_ = weights["idf"].double().numpy()
-        self.coef = weights["coef"].double().numpy().T  # (features, classes)
-        self.intercept = weights["intercept"].double().numpy()
-
-    def predict_proba(self, texts, batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities (N, C) of `texts`, in input order (all at once: `batch_size` is not used)."""
-        self.check_texts(texts)
-        logits = self.vectorizer.transform(token_strings(self.tokenizer, list(texts))) @ self.coef + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
-
-    def __repr__(self) -> str:
-        return f"TfidfClassifier(labels={self.label_names}, features={len(self.coef):,})"

@@ -52,7 +52,7 @@ def vectors_of(checkpoint: str, texts: list[str], cache: str | None = None) -> n
         vectors = np.load(cache)
         if len(vectors) == len(texts):
             return vectors
-    from textclf.serve.classifier import load_classifier
+    from textclf.serve.loading import load_classifier
 
     vectors = load_classifier(checkpoint).embed(texts)
     if cache:

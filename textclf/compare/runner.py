@@ -211,7 +211,7 @@ def _train_in_subprocess(args: list[str], run_dir: str) -> None:
 
 def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.ndarray, split: str) -> None:
     """Inference speed through the predict path, and per-example predictions for the length analysis."""
-    from textclf.serve.classifier import load_classifier
+    from textclf.serve.loading import load_classifier
 
     clf = load_classifier(os.path.join(run_dir, "best.ckpt"))
     clf.predict_proba(texts[:256])  # warm-up

@@ -13,7 +13,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from textclf.errors import TextclfError
-from textclf.speed.latin1_words import Latin1Words
+from textclf.data.latin1_words import Latin1Words
 
 if TYPE_CHECKING:  # imported where used: prediction encodes without it (a slow import)
     import datasets
@@ -38,7 +38,7 @@ class EncodedTexts:
 class TextEncoder:
     """Texts -> token ids, truncated: the one encoding path of training, evaluation and prediction.
 
-    For textclf's `word` tokenizer, Latin-1 texts are encoded by textclf.speed.latin1_words (the same ids,
+    For textclf's `word` tokenizer, Latin-1 texts are encoded by textclf.data.latin1_words (the same ids,
     faster) once a call has FAST_PATH_TEXTS of them; the rest go through `tokenizers`."""
 
     FAST_PATH_TEXTS = 32  # fewer texts take `tokenizers` little time; the fast path first builds its tables (once)

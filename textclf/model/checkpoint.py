@@ -91,7 +91,7 @@ def read_checkpoint(path: str, map_location="cpu") -> dict:
     return upgrade(ckpt)
 
 
-# Hyperparameters of format 1 that are no longer options: speed switches (now textclf.speed, chosen at
+# Hyperparameters of format 1 that are no longer options: speed switches (now textclf.model.speed, chosen at
 # run time) and sizes from the data (now in the archive's network config).
 RETIRED_OPTIONS = ("packed", "side_by_side", "num_embeddings", "num_classes", "label_names")
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from textclf.data.tokenizer import PAD_ID, UNK_ID
 from textclf.errors import TextclfError
-from textclf.speed.fast_dropout import Dropout
+from textclf.model.speed.fast_dropout import Dropout
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from torch import nn
 
 from textclf.model.embedding import TokenEmbedding
 from textclf.model.encoders import build_encoder
-from textclf.speed.fast_dropout import Dropout
+from textclf.model.speed.fast_dropout import Dropout
 
 PARTS = ("embedding", "encoder", "head")
 

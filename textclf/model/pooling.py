@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from textclf.speed import enabled, fast_pooling
+from textclf.model.speed import enabled, fast_pooling
 
 MASKED_POOLINGS = ("mean", "max", "attention")
 # Poolings whose result does not change when a sequence's positions are reordered.

@@ -2,8 +2,8 @@
 
 Texts are encoded exactly as in training (the tokenizer and preprocessing come from the checkpoint),
 batched in length order under `torch.inference_mode()`, and returned in input order. On CPU a
-one-layer RNN/LSTM/GRU runs folded with its embedding (textclf.speed.folded_rnn), the same model
-faster, and batches run in parallel threads, one per core (textclf.speed.batch_threads), where that
+one-layer RNN/LSTM/GRU runs folded with its embedding (textclf.serve.speed.folded_rnn), the same model
+faster, and batches run in parallel threads, one per core (textclf.serve.speed.batch_threads), where that
 was measured faster. The model is the plain network: prediction does not import Lightning.
 """
 
@@ -20,14 +20,15 @@ from textclf.data.batching import BucketBatchSampler, TokenizedSplit
 from textclf.data.encoding import TextEncoder
 from textclf.data.tokenizer import tokenizer_from_json
 from textclf.errors import TextclfError, check_at_least
-from textclf.model.checkpoint import Archive, network_from, read_checkpoint
+from textclf.model.checkpoint import Archive
+from textclf.model.encoders import ENCODERS
 from textclf.model.network import TextNetwork
 from textclf.serve.predictions import Predictions
-from textclf.speed.batch_threads import run_batches
-from textclf.speed.folded_rnn import FoldedRNN, can_fold
+from textclf.serve.speed.batch_threads import run_batches
+from textclf.serve.speed.folded_rnn import FoldedRNN, can_fold
 
 # Texts per forward pass of the model, unless its encoder names its own (`predict_batch_size`: the
-# Transformer) or it runs folded (textclf.speed.folded_rnn): the fastest measured on a 2-core CPU
+# Transformer) or it runs folded (textclf.serve.speed.folded_rnn): the fastest measured on CPU
 # (bench/README.md); small batches stay in cache.
 BATCH_SIZE = 64
 
@@ -40,7 +41,7 @@ class Classifier(Predictions):
     """A trained network with its archive (tokenizer, labels, preprocessing): text in, labels out.
 
     `batch_size` (texts per forward pass) and `batch_threads` (batches run at once,
-    textclf.speed.batch_threads; 1: in turn on all intra-op threads) hold the fastest measured for
+    textclf.serve.speed.batch_threads; 1: in turn on all intra-op threads) hold the fastest measured for
     this model's path and may be set."""
 
     def __init__(self, model: TextNetwork, archive: Archive, device: str | torch.device = "cpu",
@@ -126,8 +127,6 @@ def compile_encoder(encoder: torch.nn.Module, device: torch.device) -> torch.nn.
     activations and residual adds are fused around the matrix products). Shapes are dynamic, so the
     one compilation serves every batch; it takes tens of seconds, worth it for large inputs only."""
     if not getattr(encoder, "compilable", False):
-        from textclf.model.encoders import ENCODERS
-
         names = [name for name, cls in ENCODERS.items() if getattr(cls, "compilable", False)]
         raise TextclfError(f"--compile applies to the {', '.join(names)} encoder only; this model's "
                            f"{type(encoder).__name__} already runs fused kernels: drop --compile")
@@ -135,50 +134,3 @@ def compile_encoder(encoder: torch.nn.Module, device: torch.device) -> torch.nn.
     if device.type == "cpu" and not any(shutil.which(c) for c in compilers):
         raise TextclfError("--compile on CPU needs a C++ compiler (g++ or clang++) on PATH: install one or drop --compile")
     return torch.compile(encoder, dynamic=True)
-
-
-def load_classifier(path: str, device: str = "cpu", quantize: bool = False, precision: str = "fp32",
-                    compile: bool = False, fold: bool = True) -> Predictions:
-    """Load a checkpoint for prediction. `quantize`: int8 dynamic quantization of the LSTM/GRU/Linear
-    layers (CPU only), smaller and usually faster, at a small accuracy cost. `precision`: fp32 or
-    bf16 (autocast). `compile`: torch.compile the Transformer encoder (a one-time cost of tens of
-    seconds, then faster). `fold`: on CPU in fp32, run a one-layer RNN/LSTM/GRU with its embedding
-    folded into the input weights (textclf.speed.folded_rnn; same results, faster); False keeps torch's
-    kernels. The accuracy change and speed of each are in bench/README.md (Performance). A `.onnx` file from
-    `textclf export` loads as an OnnxClassifier (onnxruntime)."""
-    if quantize and compile:
-        raise TextclfError("--quantize and --compile do not combine: choose one")
-    if str(path).lower().endswith(".onnx"):
-        from textclf.serve.onnx_export import OnnxClassifier
-
-        if quantize or compile or precision != "fp32" or device != "cpu":
-            raise TextclfError(f"{path} is an ONNX model (run by onnxruntime on CPU): --quantize, --precision, --compile "
-                               "and --device apply to checkpoints only; drop them")
-        if not os.path.isfile(path):
-            raise TextclfError(f"{path} does not exist")
-        return OnnxClassifier(path)
-    return classifier_from(read_checkpoint(path), path, device, quantize, precision, compile, fold)
-
-
-def classifier_from(ckpt: dict, path: str, device: str = "cpu", quantize: bool = False, precision: str = "fp32",
-                    compile: bool = False, fold: bool = True) -> Predictions:
-    """The classifier of a checkpoint dict read from `path`: a network, a TF-IDF baseline or an ensemble."""
-    kind = ckpt["textclf"].get("kind")
-    if kind == "ensemble":
-        from textclf.serve.ensemble import EnsembleClassifier
-
-        return EnsembleClassifier(ckpt, path, device=device, quantize=quantize, precision=precision, compile=compile,
-                                  fold=fold)
-    if kind == "tfidf":
-        from textclf.baseline.tfidf import TfidfClassifier
-
-        if quantize or compile or precision != "fp32":
-            raise TextclfError(f"{path} is a TF-IDF baseline: --quantize, --precision and --compile apply to neural "
-                               "checkpoints only; drop them")
-        return TfidfClassifier(ckpt)
-    model, archive = network_from(ckpt, path)
-    if quantize:
-        from textclf.serve.quantize import quantize_dynamic
-
-        model = quantize_dynamic(model)
-    return Classifier(model, archive, device, precision, compile, fold)

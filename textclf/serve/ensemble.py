@@ -2,7 +2,8 @@
 whose `predict` averages the members' class probabilities (e.g. the seeds of one config).
 
 The members are stored whole (each with its own tokenizer, preprocessing and weights), so they may
-differ in encoder or tokenizer; they must share their label names, in the same order.
+differ in encoder or tokenizer; they must share their label names, in the same order. Loading builds
+each member through the loader table (textclf.serve.loading) and hands them to `EnsembleClassifier`.
 """
 
 from __future__ import annotations
@@ -42,21 +43,23 @@ def make_ensemble(paths: Sequence[str], output: str, overwrite: bool = False) ->
     return archive
 
 
+def member_checkpoints(ckpt: dict) -> list[dict]:
+    """The members of an ensemble checkpoint dict, each a checkpoint dict of its own."""
+    members = []
+    for i, member in enumerate(ckpt["textclf"]["members"]):
+        prefix = f"{i}."
+        weights = {k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+        members.append({"textclf": member, "state_dict": weights})
+    return members
+
+
 class EnsembleClassifier(Predictions):
     """The members' classifiers; `predict_proba` is the mean of theirs."""
 
-    def __init__(self, ckpt: dict, path: str, **options):
-        from textclf.serve.classifier import classifier_from
-
-        archive = ckpt["textclf"]
-        self.label_names = list(archive["label_names"])
-        self.data_source = dict(archive.get("data", {}))
-        self.members = []
-        for i, member in enumerate(archive["members"]):
-            prefix = f"{i}."
-            weights = {k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
-            self.members.append(classifier_from({"textclf": member, "state_dict": weights}, f"{path} (member {i + 1})",
-                                                **options))
+    def __init__(self, members: Sequence[Predictions], label_names: list[str], data_source: dict):
+        self.members = list(members)
+        self.label_names = list(label_names)
+        self.data_source = dict(data_source)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """The mean of the members' class probabilities (N, C), rows in input order."""

@@ -1,10 +1,10 @@
-"""`textclf export CKPT --format onnx --output model.onnx`, and prediction from the exported file.
+"""`textclf export CKPT --format onnx --output model.onnx`: a network checkpoint as an ONNX file.
 
 The network is exported whole (embedding, encoder, pooling, head: token ids and lengths in, logits out)
 with dynamic batch and length axes, by torch's TorchScript-based exporter with the speed switches off
 (the plain path, which traces into plain ONNX operators). Everything else prediction needs goes into the
 file's metadata: the tokenizer JSON, the label names, the preprocessing (max_length, truncation) and the
-network config, so `load_classifier("model.onnx")` (an `OnnxClassifier`, onnxruntime only, no torch
+network config, so `load_classifier("model.onnx")` (textclf.serve.onnx_model: onnxruntime only, no torch
 model) predicts with nothing beside it. The export checks itself: onnxruntime's logits on sample texts
 must equal the checkpoint's to 1e-4, or the file is not written.
 """
@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Sequence
 
 import numpy as np
 
 from textclf.errors import TextclfError
-from textclf.serve.predictions import Predictions
+from textclf.serve.onnx_model import METADATA, onnx_session
 
 OPSET = 18
 TOLERANCE = 1e-4
-METADATA = "textclf"  # the metadata key holding the archive JSON
 # sample texts of the self-check: lengths from one token to past max_length
 CHECK_TEXTS = ["good", "a film with no surprises at all", "the plot is thin , but the acting is wonderful and the "
                "score lifts every scene", " ".join(["long"] * 600)]
@@ -34,7 +32,7 @@ def export_onnx(checkpoint: str, output: str, overwrite: bool = False) -> dict:
     import onnx
     import torch
 
-    from textclf import speed
+    from textclf.model import speed
     from textclf.model.checkpoint import network_from, read_checkpoint, write_whole
     from textclf.serve.classifier import Classifier
 
@@ -62,7 +60,7 @@ def export_onnx(checkpoint: str, output: str, overwrite: bool = False) -> dict:
             meta = proto.metadata_props.add()
             meta.key, meta.value = METADATA, json.dumps(archive.to_dict(), ensure_ascii=False)
             onnx.save(proto, tmp)
-            got = _session(tmp).run(None, {"input_ids": ids.numpy(), "lengths": lengths.numpy()})[0]
+            got = onnx_session(tmp).run(None, {"input_ids": ids.numpy(), "lengths": lengths.numpy()})[0]
             diff = float(np.abs(got - expected).max())
             if not diff <= TOLERANCE:
                 raise TextclfError(f"the ONNX model's logits differ from the checkpoint's by {diff:.2g} (> {TOLERANCE}): "
@@ -73,57 +71,3 @@ def export_onnx(checkpoint: str, output: str, overwrite: bool = False) -> dict:
         write_whole(output, write)
     return {"output": output, "max_abs_diff": checked["max_abs_diff"], "bytes": os.path.getsize(output),
             "encoder": archive.network.encoder}
-
-
-def _session(path: str):
-    import onnxruntime as ort
-    import torch
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    options.log_severity_level = 3
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-
-class OnnxClassifier(Predictions):
-    """An exported model run by onnxruntime: text in, labels out, as `Classifier`."""
-
-    batch_size = 64
-
-    def __init__(self, path: str):
-        import onnx
-
-        from textclf.data.encoding import TextEncoder
-        from textclf.data.tokenizer import tokenizer_from_json
-        from textclf.model.checkpoint import Archive
-
-        meta = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
-        if METADATA not in meta:
-            raise TextclfError(f"{path} is not an ONNX model exported by textclf export: export one with "
-                               "textclf export CKPT --format onnx")
-        self.archive = Archive.from_dict(json.loads(meta[METADATA]))
-        self.path = path
-        self.session = _session(path)
-        self.label_names = list(self.archive.label_names)
-        self.data_source = self.archive.data_source
-        pre = self.archive.preprocessing
-        self.text_encoder = TextEncoder(tokenizer_from_json(self.archive.tokenizer_json), int(pre.get("max_length", 512)),
-                                        pre.get("truncation", "head"))
-
-    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        from textclf.data.batching import BucketBatchSampler, TokenizedSplit
-
-        self.check_texts(texts)
-        enc = self.text_encoder(texts)
-        data = TokenizedSplit(flat=enc.flat, offsets=enc.offsets)
-        probs = np.zeros((len(data), len(self.label_names)), dtype=np.float32)
-        for indices in BucketBatchSampler(data.lengths, batch_size or self.batch_size, shuffle=False):
-            batch = data[indices]
-            logits = self.session.run(None, {"input_ids": batch["input_ids"].numpy(),
-                                             "lengths": batch["lengths"].numpy()})[0]
-            e = np.exp(logits - logits.max(1, keepdims=True))
-            probs[batch["index"].numpy()] = e / e.sum(1, keepdims=True)
-        return probs
-
-    def __repr__(self) -> str:
-        return f"OnnxClassifier(encoder={self.archive.network.encoder}, labels={self.label_names}, path={self.path})"

@@ -5,7 +5,7 @@ reads the padded batch as it is (padding sits after the last real token, so it c
 position), the backward one reads every sequence reversed within its own length (padding again at
 the end). With length-bucketed batches padding is a small share of the slots, so the kernels run on
 the padded batch; the `packed_rnn` speed switch runs them on PackedSequences instead (exact too).
-On a CPU the two directions may run on two threads (textclf.speed.threaded_directions).
+On a CPU the two directions may run on two threads (textclf.model.speed.threaded_directions).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from textclf.model.encoders.options import check_choice
 from textclf.model.pooling import MASKED_POOLINGS, ORDER_FREE_POOLINGS, MaskedPooling
-from textclf.speed import enabled, threaded_directions
-from textclf.speed.fast_dropout import Dropout
+from textclf.model.speed import enabled, threaded_directions
+from textclf.model.speed.fast_dropout import Dropout
 
 INITS = ("default", "xavier", "orthogonal")
 

@@ -11,7 +11,7 @@ from torch import nn
 from textclf.errors import TextclfError
 from textclf.model.encoders.options import check_choice
 from textclf.model.pooling import MASKED_POOLINGS, MaskedPooling
-from textclf.speed.fast_dropout import Dropout
+from textclf.model.speed.fast_dropout import Dropout
 
 POSITIONS = ("learned", "sinusoidal")
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from textclf.speed.switches import enabled
+from textclf.model.speed.switches import enabled
 
 Run = Callable[[torch.Tensor], torch.Tensor]
 

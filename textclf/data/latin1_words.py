@@ -30,7 +30,7 @@ from textclf.data.tokenizer import UNK, word_recipe
 
 SPACE, ALONE, JOINS = 0, 1, 2  # byte classes: splits, a piece by itself (punctuation), joins a run
 CHUNK_CHARS = 1 << 18  # characters per pass: chunks that stay in cache were measured faster than one pass
-PACKED_BYTES = 16  # longer pieces (~0.1% of IMDB's) are looked up one by one in the vocabulary dict
+PACKED_BYTES = 16  # longer pieces, rare in natural text, are looked up one by one in the vocabulary dict
 # MASKS[k] keeps the first k bytes of a little-endian 64-bit word
 MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: multiply, keep the top bits

@@ -4,7 +4,7 @@ Each switch names a faster implementation of something the plain path also does,
 results (tests tie each one to the plain path); their figures are in bench/README.md. All are on by
 default except `packed_rnn`. Turn one off to measure it or to rule it out:
 
-    from textclf import speed
+    from textclf.model import speed
     with speed.switched(threaded_directions=False):
         ...
 """

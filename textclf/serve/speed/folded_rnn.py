@@ -29,7 +29,7 @@ from textclf.model.pooling import ORDER_FREE_POOLINGS
 # with hidden 128 needs 92 MB. Above this size the model keeps its own forward.
 MAX_TABLE_BYTES = 512 * 2**20
 # Texts per forward pass: each step is a few small ops whose fixed cost larger batches share. A BiLSTM
-# runs batches of 256 in parallel threads (textclf.speed.batch_threads); the GRU and vanilla RNN
+# runs batches of 256 in parallel threads (textclf.serve.speed.batch_threads); the GRU and vanilla RNN
 # gain nothing from threads and run 512 in turn. Both measured (bench/README.md).
 BATCH_SIZE, LSTM_BATCH_SIZE = 512, 256
 FOLDABLE = (nn.RNN, nn.GRU, nn.LSTM)

@@ -1,0 +1,71 @@
+"""Prediction from a `.onnx` file written by `textclf export` (textclf.serve.onnx_export), with onnxruntime only.
+
+The file's metadata holds everything prediction needs besides the network: the tokenizer JSON, the label
+names, the preprocessing (max_length, truncation) and the network config, so an `OnnxClassifier`
+predicts with nothing beside the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+
+from textclf.data.batching import BucketBatchSampler, TokenizedSplit
+from textclf.data.encoding import TextEncoder
+from textclf.data.tokenizer import tokenizer_from_json
+from textclf.errors import TextclfError
+from textclf.model.checkpoint import Archive
+from textclf.serve.predictions import Predictions
+
+METADATA = "textclf"  # the metadata key holding the archive JSON
+
+
+def onnx_session(path: str):
+    """An onnxruntime session on the CPU with torch's number of threads."""
+    import onnxruntime as ort
+    import torch
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.log_severity_level = 3
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+class OnnxClassifier(Predictions):
+    """An exported model run by onnxruntime: text in, labels out, as `Classifier`."""
+
+    batch_size = 64
+
+    def __init__(self, path: str):
+        import onnx
+
+        meta = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+        if METADATA not in meta:
+            raise TextclfError(f"{path} is not an ONNX model exported by textclf export: export one with "
+                               "textclf export CKPT --format onnx")
+        self.archive = Archive.from_dict(json.loads(meta[METADATA]))
+        self.path = path
+        self.session = onnx_session(path)
+        self.label_names = list(self.archive.label_names)
+        self.data_source = self.archive.data_source
+        pre = self.archive.preprocessing
+        self.text_encoder = TextEncoder(tokenizer_from_json(self.archive.tokenizer_json), int(pre.get("max_length", 512)),
+                                        pre.get("truncation", "head"))
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        self.check_texts(texts)
+        enc = self.text_encoder(texts)
+        data = TokenizedSplit(flat=enc.flat, offsets=enc.offsets)
+        probs = np.zeros((len(data), len(self.label_names)), dtype=np.float32)
+        for indices in BucketBatchSampler(data.lengths, batch_size or self.batch_size, shuffle=False):
+            batch = data[indices]
+            logits = self.session.run(None, {"input_ids": batch["input_ids"].numpy(),
+                                             "lengths": batch["lengths"].numpy()})[0]
+            e = np.exp(logits - logits.max(1, keepdims=True))
+            probs[batch["index"].numpy()] = e / e.sum(1, keepdims=True)
+        return probs
+
+    def __repr__(self) -> str:
+        return f"OnnxClassifier(encoder={self.archive.network.encoder}, labels={self.label_names}, path={self.path})"
