@@ -6,7 +6,8 @@ import pytest
 from conftest import textclf
 
 from textclf.compare.analysis import Run, effects, findings, length_bins, summarise
-from textclf.compare.plan import parse_duration, parse_vary, plan
+from textclf.commands.flags import parse_duration
+from textclf.compare.plan import parse_vary, plan
 from textclf.errors import TextclfError
 
 TINY = ["--max_epochs", "2", "--trainer.limit_train_batches", "6", "--trainer.limit_val_batches", "2"]

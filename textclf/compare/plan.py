@@ -41,21 +41,6 @@ def parse_vary(items: list[str]) -> dict[str, list[str]]:
     return axes
 
 
-def duration_seconds(text: str, flag: str = "--max_time") -> int:
-    """`90s`, `10m`, `1h30m` -> seconds; anything else is a one-line error naming `flag`."""
-    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text.strip())
-    if not text.strip() or not m or not any(m.groups()):
-        raise TextclfError(f"{flag} {text!r}: write a duration such as 90s, 10m or 1h30m")
-    h, mi, s = (int(g or 0) for g in m.groups())
-    return h * 3600 + mi * 60 + s
-
-
-def parse_duration(text: str) -> str:
-    """`90s`, `10m`, `1h30m` -> Lightning's DD:HH:MM:SS."""
-    total = duration_seconds(text)
-    return f"{total // 86400:02d}:{total % 86400 // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
-
-
 def plan(encoders: list[str], seeds: list[int], axes: dict[str, list[str]]) -> list[PlannedRun]:
     combos = [dict(zip(axes, values)) for values in itertools.product(*axes.values())] or [{}]
     return [PlannedRun(e, s, combo) for combo in combos for e in encoders for s in seeds]

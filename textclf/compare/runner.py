@@ -23,8 +23,8 @@ from textclf.compare.plan import plan
 from textclf.compare.representations import VECTORS, analysed_texts
 from textclf.errors import Interrupted, TextclfError
 from textclf.model.encoders import foreign_options
+from textclf.train.lock import RunDirLock
 from textclf.train.run_dir import (
-    RunDirLock,
     check_writable,
     holds_files,
     move_aside,
@@ -42,7 +42,7 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
     `output/compare.json` records a fingerprint of the config and data: runs and tokenizer in an
     output made from other ones are never reused. With `overwrite` such an output is replaced, and
     put back if the new comparison fails or is interrupted."""
-    from textclf.train.command import parse_train_args
+    from textclf.train.arguments import parse_train_args
 
     base = ["--config", config, *passthrough]
     # The shared data: one split (seed fixed), one tokenizer trained once for every run.

@@ -1,4 +1,5 @@
-"""`textclf predict`'s input and output, streamed in chunks so that a file of any size fits in memory.
+"""The files of `textclf predict`, `evaluate --predictions` and `embed`, streamed in chunks so that a file of
+any size fits in memory.
 
 Input: a .txt file or stdin (one text per line), or a table (.csv, .tsv, .jsonl, .json, .parquet) whose
 text column is detected or named; the table's other columns (ids, say) travel with each text into the
@@ -20,9 +21,10 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from textclf.errors import TextclfError
+from textclf.serve.predictions import Predictions
 
 CHUNK = 8192  # texts per chunk: read, predicted and written before the next is read
 TABLES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
@@ -216,3 +218,50 @@ class Writer:
                 os.replace(self.tmp, self.path)
             else:
                 os.remove(self.tmp)
+
+
+def predict_chunks(clf: Predictions, chunks: Iterable[Chunk], writer: Writer, source: str, where: str,
+                   strict: bool = False, top_k: int | None = None, batch_size: int | None = None) -> list[int]:
+    """Predict every chunk and write its records; returns the line/row numbers of the empty texts, which
+    get a null prediction (with `strict`, the first is an error naming it). `source` and `where`
+    ("line" or "row") name the input in messages."""
+    empty = []
+    for chunk in chunks:
+        blank = [i for i, t in enumerate(chunk.texts) if t is None or not t.strip()]
+        if blank and strict:
+            raise TextclfError(f"{where} {chunk.first + blank[0]} of {source} is empty: "
+                               "fill it in or remove it, or drop --strict to get a null prediction for it")
+        empty += [chunk.first + i for i in blank]
+        keep = [i for i, t in enumerate(chunk.texts) if t is not None and t.strip()]
+        found = dict(zip(keep, clf.predict([chunk.texts[i] for i in keep], top_k=top_k, batch_size=batch_size)
+                         if keep else []))
+        records = [found.get(i) or {"text": t or "", "label": None, "score": None, "probs": None}
+                   for i, t in enumerate(chunk.texts)]
+        writer.write(records, chunk.columns)
+    return empty
+
+
+def write_vectors(path: str, vectors, texts: list[str], columns: dict[str, list]) -> None:
+    """vectors.npy, or a Parquet table of the text, the input's other columns and the vectors; an earlier
+    file stays whole if the write fails."""
+    import numpy as np
+
+    from textclf.model.checkpoint import write_whole
+
+    def write(tmp: str) -> None:
+        if path.lower().endswith(".npy"):
+            with open(tmp, "wb") as f:
+                np.save(f, vectors)
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = {"text": texts, **{c: v for c, v in columns.items() if c != "text"},
+                 "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])}
+        pq.write_table(pa.table(table), tmp)
+
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        write_whole(path, write)
+    except OSError as err:
+        raise TextclfError(f"cannot write {path}: {err.strerror}") from err

@@ -2,7 +2,7 @@
 options, loss, metrics, optimiser and schedule, and the archive written into every checkpoint.
 
 The network is sized by the data (vocabulary, labels), so it is built by `build` once the data is
-set up (textclf.train.command does this before fitting); a checkpoint rebuilds it from the archive
+set up (textclf.train.training does this before fitting); a checkpoint rebuilds it from the archive
 alone (`load_module`).
 """
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCHEDULES = ("cosine", "linear", "constant")
+MONITOR = "val_f1"  # what checkpoints and early stopping select on: validation macro-F1
 # The options that belong to one encoder or another (textclf.model.encoders); unset, the encoder's default.
 ENCODER_OPTIONS = ("hidden_size", "num_layers", "bidirectional", "pooling", "nonlinearity", "init", "forget_bias",
                    "num_heads", "ff_dim", "positions", "max_positions")

@@ -1,14 +1,13 @@
-"""A run directory's safety rules: what `--overwrite` may replace, one process at a time, and recovery
-of a run that an interrupted replacement moved aside.
+"""A run directory's safety rules and the transaction every command that writes a run goes through
+(`in_run_dir`: train and baseline).
 
 - A run directory is recognisably textclf's when it holds config.yaml and the marker file `MARKER`,
   which textclf writes when it creates the run. `--overwrite` replaces only such a folder.
-- `RunDirLock` is an exclusive lock on `<run_dir>.lock` (the pid inside, for the message). The lock is
-  an OS file lock, so it dies with its process: a lock file left by a killed process is stale and is
-  taken over.
+- One process at a time: `RunDirLock` (textclf.train.lock) is held for the whole command.
 - `--overwrite` moves the old run to `<run_dir>.replaced-<pid>` and deletes it only when the new run
   has finished. A failed or interrupted new run puts it back; if the process was killed (SIGKILL),
   the next command that locks the run directory finds the moved run and puts it back.
+- An interrupted run (SIGINT, SIGTERM) keeps its last.ckpt to resume from.
 """
 
 from __future__ import annotations
@@ -20,18 +19,18 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from textclf.errors import TextclfError
+from textclf.errors import Interrupted, TextclfError
+from textclf.train.lock import RunDirLock
+from textclf.train.signals import signals_as_interrupts, signals_deferred
 
 log = logging.getLogger(__name__)
 
 MARKER = ".textclf-run"
 REPLACED = ".replaced-"
-
-try:
-    import fcntl
-except ImportError:  # Windows: a lock file with a live pid is taken as held
-    fcntl = None
+RESUME_OR_OVERWRITE = "--resume continues a run and --overwrite replaces it: give one of them"
 
 
 def is_run(run_dir: str) -> bool:
@@ -123,69 +122,103 @@ def recover_replaced(run_dir: str) -> None:
         log.warning("restored %s: an interrupted --overwrite had moved it to %s", run_dir, aside)
 
 
-class RunDirLock:
-    """An exclusive lock on a run directory, held for the whole command (a context manager)."""
+def in_run_dir(run_dir: str, overwrite: bool, resume: bool, prepare: Callable[[], None], work: Callable[[], dict]) -> dict:
+    """`prepare()` (load the data: an error there stops us before anything is written), then `work()` in
+    the claimed run directory; returns what `work` returns.
 
-    def __init__(self, run_dir: str):
-        self.run_dir = run_dir
-        self.path = os.path.normpath(os.path.abspath(run_dir)) + ".lock"
-        self._fd: int | None = None
-
-    def __enter__(self) -> RunDirLock:
-        while True:
-            try:
-                os.makedirs(os.path.dirname(self.path), exist_ok=True)
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as err:
-                raise TextclfError(f"--run_dir {self.run_dir} cannot be written ({err.strerror}): choose another folder") from err
-            if not self._acquire(fd):
-                os.close(fd)
-                raise TextclfError(f"run directory {self.run_dir} is in use by another textclf process "
-                                   f"(pid {self._holder() or '?'}, lock {self.path}): wait for it to finish or choose another --run_dir")
-            if _same_file(fd, self.path):
-                break
-            os.close(fd)  # the holder removed the file as we locked it: lock the new one
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
-        return self
-
-    def _acquire(self, fd: int) -> bool:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except OSError:
-                return False
-        holder = self._holder()
-        return holder is None or not _alive(holder)
-
-    def _holder(self) -> int | None:
-        with contextlib.suppress(OSError, ValueError):
-            with open(self.path, encoding="ascii") as f:
-                return int(f.read().strip())
-        return None
-
-    def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)  # before closing: whoever locks next creates a fresh file
-            os.close(self._fd)
-            self._fd = None
+    The run directory's lock is held for the whole command. An interrupted run (SIGINT, SIGTERM) keeps
+    its last.ckpt to resume from and raises `Interrupted` with what to do next; an `--overwrite` that
+    fails or is interrupted puts the old run back."""
+    if resume and overwrite:
+        raise TextclfError(RESUME_OR_OVERWRITE)
+    check_writable(run_dir)
+    with signals_as_interrupts(), RunDirLock(run_dir):
+        recover_replaced(run_dir)
+        _check_run_dir(run_dir, overwrite=overwrite, resume=resume)
+        prepare()
+        claim = _Claim(run_dir, resumed=resume)
+        try:
+            with signals_deferred():  # the claim is recorded whole, so that an interrupt can undo exactly it
+                _claim_run_dir(claim, overwrite=overwrite)
+            result = work()
+        except Interrupted as stop:
+            raise Interrupted(stop.signum, _after_interrupt(run_dir, claim)) from None
+        except BaseException:
+            with signals_deferred():
+                claim.undo()
+            raise
+        # the run is finished: a signal while the replaced run is deleted must not leave half of it behind
+        with contextlib.suppress(Interrupted), signals_deferred():
+            claim.done()
+    return result
 
 
-def _same_file(fd: int, path: str) -> bool:
-    try:
-        return os.stat(path).st_ino == os.fstat(fd).st_ino
-    except FileNotFoundError:
-        return False
+def _check_run_dir(run_dir: str, overwrite: bool, resume: bool) -> None:
+    """Refuse to train into an existing folder unless told to replace or continue the run in it."""
+    if resume or not holds_files(run_dir):
+        return
+    if overwrite:
+        check_replaceable(run_dir)
+    elif is_run(run_dir):
+        raise TextclfError(
+            f"run directory {run_dir} already holds a run: pass --overwrite to replace it, "
+            "--resume to continue it, or choose another --run_dir"
+        )
+    else:
+        raise TextclfError(f"--run_dir {run_dir} holds files that are not a textclf run: choose another folder")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+@dataclass
+class _Claim:
+    """What this command did to the run directory, so that a failure can undo exactly that."""
+
+    run_dir: str
+    created: bool = False  # the folder did not exist before
+    aside: str | None = None  # where --overwrite moved the old run
+    resumed: bool = False
+
+    def undo(self) -> None:
+        if self.resumed:
+            return  # a resumed run keeps what it had and what it saved
+        if self.aside:
+            if os.path.exists(self.aside):  # else it was never moved: the old run is still in place
+                put_back(self.run_dir, self.aside)
+        elif self.created:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        elif os.path.isdir(self.run_dir):  # an empty folder the user made: leave it empty
+            for name in os.listdir(self.run_dir):
+                path = os.path.join(self.run_dir, name)
+                shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+
+    def done(self) -> None:
+        if self.aside:
+            shutil.rmtree(self.aside, ignore_errors=True)
+
+
+def _claim_run_dir(claim: _Claim, overwrite: bool) -> None:
+    """Create run_dir with textclf's marker. With --overwrite the old run is moved aside until the new
+    one is done. Each step is recorded in `claim` before it is taken."""
+    run_dir = claim.run_dir
+    if claim.resumed:
+        return
+    claim.created = not os.path.exists(run_dir)
+    if overwrite and holds_files(run_dir):
+        claim.aside = aside_path(run_dir)
+        move_aside(run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    write_marker(run_dir)
+
+
+def _after_interrupt(run_dir: str, claim: _Claim) -> str:
+    """Leave the run directory resumable (or as it was) and say what happened in one line."""
+    import torch
+
+    if claim.aside:
+        claim.undo()
+        return f"interrupted: the new run was discarded and the run it was replacing is back in {run_dir}"
+    last = os.path.join(run_dir, "last.ckpt")
+    if os.path.exists(last):
+        epoch = int(torch.load(last, map_location="cpu", weights_only=True, mmap=True)["epoch"]) + 1
+        return f"interrupted after epoch {epoch}: resume with textclf train --run_dir {run_dir} --resume"
+    claim.undo()
+    return "interrupted during epoch 1, before the first checkpoint: nothing was kept"

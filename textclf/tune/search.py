@@ -23,7 +23,7 @@ import yaml
 
 from textclf.errors import Interrupted, TextclfError
 from textclf.model.encoders import encoder_class
-from textclf.train.command import train
+from textclf.train.training import train
 from textclf.train.console import silenced
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def starting_point(base: list[str], encoder: str) -> dict[str, object]:
     """The base config's own values of the searched keys (the encoder's defaults where unset), those
     inside the space: the first trial, so the search starts from what training without it would do."""
     from textclf.model.encoders import encoder_options
-    from textclf.train.command import parse_train_args
+    from textclf.train.arguments import parse_train_args
 
     config = parse_train_args([*base, "--model.encoder", encoder]).config
     defaults = encoder_options(encoder)

@@ -11,9 +11,6 @@ from __future__ import annotations
 import inspect
 import re
 
-# filled from the data, never set by hand
-HIDDEN = {"model.num_classes", "model.label_names", "model.vocab_size", "model.pad_id"}
-
 TRAIN_USAGE = """usage: textclf train [--config FILE] [--data.path P | --data.files.train F ...] [--model.encoder E] [options]
 
 Train a classifier; with no config the default recipe (docs/recipe.md). Examples:
@@ -71,8 +68,6 @@ def _documented(cls) -> list[tuple[str, str, str]]:
 def _section(title: str, prefix: str, cls) -> list[str]:
     lines = ["", f"{title}:"]
     for name, default, text in _documented(cls):
-        if f"{prefix}.{name}" in HIDDEN:
-            continue
         flag = f"--{prefix}.{name}"
         lines.append(f"  {flag:<31}{text.rstrip('.')}" + (f" (default {default})" if default not in ("", "null") else ""))
     return lines

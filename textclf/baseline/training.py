@@ -1,5 +1,5 @@
-"""`textclf baseline`: TF-IDF + logistic regression on the data and splits `textclf train` would use,
-saved into a run directory (best.ckpt, metrics.json, config.yaml, tokenizer.json) under train's rules."""
+"""One `textclf baseline` run: TF-IDF + logistic regression on the data and splits `textclf train` would
+use, saved into a run directory (best.ckpt, metrics.json, config.yaml, tokenizer.json) under train's rules."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from datetime import datetime
 from textclf.baseline.tfidf import fit_tfidf, to_checkpoint
 from textclf.errors import TextclfError
 from textclf.model.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
-from textclf.train.command import in_run_dir, parse_train_args, write_metrics, write_run_files
+from textclf.train.arguments import parse_train_args
+from textclf.train.results import write_metrics, write_run_files
+from textclf.train.run_dir import in_run_dir
 
 
 def baseline(argv: list[str]) -> dict:

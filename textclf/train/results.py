@@ -1,0 +1,59 @@
+"""What a run leaves besides its checkpoints: config.yaml and tokenizer.json when it starts, and
+metrics.json when it ends, from the best checkpoint evaluated again (`final_metrics`)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import lightning as L
+
+from textclf.data.datamodule import TextDataModule
+from textclf.errors import TextclfError
+from textclf.train.console import lightning_silent
+from textclf.train.history import RunHistory
+from textclf.train.module import MONITOR, load_module
+
+
+def final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: RunHistory, accelerator,
+                  test: bool = True) -> dict:
+    """Validation and test metrics of the best checkpoint (reloaded from its file), written to metrics.json."""
+    if not best_path or not os.path.exists(best_path):
+        raise TextclfError(f"training produced no best checkpoint in {run_dir}: train for at least one epoch")
+    model = load_module(best_path)
+    with lightning_silent():
+        trainer = L.Trainer(accelerator=accelerator if isinstance(accelerator, str) else "auto", devices=1, logger=False,
+                            enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
+        val = trainer.validate(model, dm, verbose=False)[0]
+        scores = trainer.test(model, dm, verbose=False)[0] if test and "test" in dm.splits else None
+    summary = history.summary()
+    best_epoch = max(history.epochs, key=lambda e: e.get(MONITOR, -1.0)) if history.epochs else {}
+    metrics = {
+        "dataset": dm.source_name,
+        "encoder": model.hparams.encoder,
+        "val": {k.removeprefix("val_"): v for k, v in val.items()},
+        "test": {k.removeprefix("test_"): v for k, v in scores.items()} if scores else None,
+        "best_epoch": best_epoch.get("epoch"),
+        "seconds_to_best": best_epoch.get("elapsed"),
+        "wall_seconds": round(history.elapsed(), 3),  # training and validation, over all pieces of a resumed run
+        "parameters": model.network.parameter_counts(),
+        "data": dm.stats,
+        "best_checkpoint": os.path.join(run_dir, "best.ckpt"),
+        **summary,
+    }
+    write_metrics(run_dir, metrics)
+    return metrics
+
+
+def write_run_files(cli, run_dir: str) -> None:
+    """config.yaml (the whole resolved config of a parsed `textclf train`, to resume or repeat the run)
+    and tokenizer.json."""
+    with open(os.path.join(run_dir, "config.yaml"), "w", encoding="utf-8") as f:
+        f.write(cli.parser.dump(cli.config, skip_none=False, skip_link_targets=False))
+    with open(os.path.join(run_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
+        f.write(cli.datamodule.tokenizer_json)
+
+
+def write_metrics(run_dir: str, metrics: dict) -> None:
+    with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
+        json.dump(metrics, f, indent=2)
