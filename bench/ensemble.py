@@ -15,9 +15,9 @@ import json
 import os
 import tempfile
 
-from textclf.serve.loading import load_classifier
 from textclf.serve.ensemble import make_ensemble
 from textclf.serve.evaluate import evaluate
+from textclf.serve.loading import load_classifier
 
 ENCODERS = ("gru", "lstm", "transformer", "bag", "rnn")
 

@@ -15,8 +15,8 @@ warnings.filterwarnings("ignore")
 
 import datasets  # noqa: E402
 
-from textclf.serve.loading import load_classifier  # noqa: E402
 from textclf.serve.evaluate import evaluate  # noqa: E402
+from textclf.serve.loading import load_classifier  # noqa: E402
 
 datasets.disable_progress_bars()
 

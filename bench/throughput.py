@@ -44,8 +44,8 @@ import datasets  # noqa: E402
 import lightning as L  # noqa: E402
 from flops import train_flops_per_token  # noqa: E402  (bench/flops.py)
 
-from textclf.model import speed  # noqa: E402
 from textclf.data.datamodule import TextDataModule  # noqa: E402
+from textclf.model import speed  # noqa: E402
 from textclf.model.network import TextNetwork  # noqa: E402
 from textclf.serve.loading import load_classifier  # noqa: E402
 from textclf.serve.speed.folded_rnn import FoldedRNN  # noqa: E402

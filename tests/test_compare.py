@@ -5,8 +5,8 @@ import json
 import pytest
 from conftest import textclf
 
-from textclf.compare.analysis import Run, effects, findings, length_bins, summarise
 from textclf.commands.flags import parse_duration
+from textclf.compare.analysis import Run, effects, findings, length_bins, summarise
 from textclf.compare.plan import parse_vary, plan
 from textclf.errors import TextclfError
 

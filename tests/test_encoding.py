@@ -3,9 +3,9 @@ import pytest
 from conftest import DATA
 
 from textclf.data.encoding import TRUNCATION_SIDES, TextEncoder
+from textclf.data.latin1_words import Latin1Words
 from textclf.data.prepare import load_splits
 from textclf.data.tokenizer import train_tokenizer
-from textclf.data.latin1_words import Latin1Words
 
 
 def truncated(ids: list[int], max_length: int, side: str) -> list[int]:

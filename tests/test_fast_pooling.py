@@ -4,8 +4,7 @@ values and gradients, with and without autograd, and through MaskedPooling with 
 import pytest
 import torch
 
-from textclf.model import speed
-from textclf.model import pooling
+from textclf.model import pooling, speed
 from textclf.model.pooling import MaskedPooling
 from textclf.model.speed import fast_pooling
 

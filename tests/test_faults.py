@@ -10,9 +10,11 @@ import sys
 import time
 
 import pytest
+import torch
 from conftest import ROOT, textclf
 
-from textclf.train.run_dir import REPLACED, RunDirLock
+from textclf.train.lock import RunDirLock
+from textclf.train.run_dir import REPLACED
 
 pytestmark = pytest.mark.slow
 
@@ -23,8 +25,18 @@ TIMINGS = {"wall_seconds", "seconds_to_best", "train_seconds", "train_tokens_per
            "best_checkpoint"}
 
 
+# the runs import tests/stop_points.py (PauseMidEpoch) from their config
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT / "tests")}
+
+
+def pause_mid_epoch(flag) -> list[str]:
+    """Flags that make the run wait after batch 20 of epoch 2, once it has written `flag`."""
+    spec = {"class_path": "stop_points.PauseMidEpoch", "init_args": {"flag": str(flag), "epoch": 2, "batch": 20}}
+    return ["--trainer.callbacks+", json.dumps(spec)]
+
+
 def start(*args) -> subprocess.Popen:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+    env = ENV
     return subprocess.Popen([sys.executable, "-m", "textclf.cli", *map(str, args)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -61,7 +73,7 @@ def flat(obj, prefix="") -> dict:
 
 
 def assert_same_metrics(a: dict, b: dict) -> None:
-    """Equal, floats to float32 rounding: the threaded directions of the RNN (textclf.directions) may sum
+    """Equal, floats to float32 rounding: the threaded directions of the RNN (textclf.model.speed) may sum
     a few floats in another order from run to run, resumed or not; counts and epochs are exact."""
     a, b = flat(a), flat(b)
     assert a.keys() == b.keys()
@@ -92,11 +104,13 @@ def reference(tmp_path_factory):
 @pytest.mark.parametrize("sig,when", [(signal.SIGINT, "epoch boundary"), (signal.SIGTERM, "mid-epoch"),
                                       (signal.SIGKILL, "mid-epoch")])
 def test_stopped_run_keeps_last_ckpt_and_resume_reproduces_the_uninterrupted_run(reference, tmp_path, sig, when):
-    run = tmp_path / "run"
-    proc = start(*RUN, "--run_dir", run)
-    wait_for(lambda: (run / "last.ckpt").exists(), proc)  # epoch 1 is saved
+    run, flag = tmp_path / "run", tmp_path / "mid-epoch-2"
     if when == "mid-epoch":
-        time.sleep(0.4)
+        proc = start(*RUN, "--run_dir", run, *pause_mid_epoch(flag))
+        wait_for(flag.exists, proc)  # the run waits after batch 20 of epoch 2 until it is stopped
+    else:
+        proc = start(*RUN, "--run_dir", run)
+        wait_for(lambda: (run / "last.ckpt").exists(), proc)  # epoch 1 is saved
     rc, err = stop(proc, sig)
     if sig == signal.SIGKILL:
         assert rc == -signal.SIGKILL
@@ -110,8 +124,14 @@ def test_stopped_run_keeps_last_ckpt_and_resume_reproduces_the_uninterrupted_run
         assert (run / name).exists(), name
     assert not (run / "metrics.json").exists()
 
+    if when == "mid-epoch":  # stopped inside epoch 2: epoch 1 is what was kept
+        assert int(torch.load(run / "last.ckpt", weights_only=True)["epoch"]) + 1 == 1
+        if sig != signal.SIGKILL:
+            assert last.startswith("textclf train: interrupted after epoch 1: ")
+
     # a SIGKILL leaves the lock file behind: it is stale and --resume takes it over
-    r = textclf("train", "--run_dir", run, "--resume")
+    r = subprocess.run([sys.executable, "-m", "textclf.cli", "train", "--run_dir", str(run), "--resume"], cwd=ROOT,
+                       env=ENV, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert_same_metrics(comparable(run), comparable(reference))
     # the earlier piece's rows are kept, none twice

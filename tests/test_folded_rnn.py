@@ -53,7 +53,7 @@ def test_not_folded_where_it_does_not_apply(options):
 def test_not_folded_with_hashed_bigrams():
     # a token's input then depends on the token before it, which a per-token table cannot hold
     torch.manual_seed(0)
-    model = TextNetwork(NetworkConfig("gru", VOCAB, 3, bigram_buckets=100)).eval()
+    model = TextNetwork(NetworkConfig("gru", VOCAB, 3, bigrams=100)).eval()
     assert can_fold(_model(encoder="gru")) and not can_fold(model)
 
 
@@ -83,8 +83,8 @@ def test_classifier_folds_on_cpu_fp32_only_with_the_same_probabilities(trained_r
 def test_a_trained_bigram_checkpoint_predicts_as_its_network(tmp_path, monkeypatch):
     from conftest import ROOT, TINY
 
-    from textclf.train.training import train
     from textclf.train.module import load_module
+    from textclf.train.training import train
 
     monkeypatch.chdir(ROOT)
     run = tmp_path / "bigrams"

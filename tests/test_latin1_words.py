@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from conftest import DATA
 
+from textclf.data.latin1_words import PACKED_BYTES, Latin1Words
 from textclf.data.prepare import load_splits
 from textclf.data.tokenizer import TOKENIZERS, train_tokenizer
-from textclf.data.latin1_words import PACKED_BYTES, Latin1Words
 
 LATIN1 = [chr(b) for b in range(1, 256)]
 

@@ -38,7 +38,7 @@ def test_onnxruntime_logits_equal_the_checkpoints_for_every_encoder(trained_run,
     _, archive = network_from(ckpt, path)
     torch.manual_seed(0)
     config = NetworkConfig(encoder, archive.network.vocab_size, archive.network.num_classes,
-                           bigram_buckets=1000 if encoder == "bag" else 0,
+                           bigrams=1000 if encoder == "bag" else 0,
                            encoder_options=ENCODERS[encoder] | ({"max_positions": 512} if encoder == "transformer" else {}))
     model = TextNetwork(config).eval()
     if encoder == "bag":  # zero-initialised buckets: give them weights, so that the bigrams count

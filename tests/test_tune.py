@@ -2,6 +2,7 @@
 continues where it stopped, and best.yaml that trains the best trial again."""
 
 import contextlib
+import inspect
 import json
 
 import pytest
@@ -9,6 +10,14 @@ import yaml
 from conftest import ROOT
 
 from textclf.cli import main
+from textclf.data.datamodule import TextDataModule
+from textclf.model.encoders import encoder_options
+from textclf.train.module import LitTextClassifier
+from textclf.tune.search import search_space
+
+
+def signature_defaults(cls) -> dict:
+    return {k: p.default for k, p in inspect.signature(cls).parameters.items() if p.default is not inspect.Parameter.empty}
 
 TRIAL = ["--trainer.max_epochs", "2", "--trainer.limit_train_batches", "6", "--trainer.limit_val_batches", "1.0",
          "--data.max_length", "32"]
@@ -37,10 +46,13 @@ def test_the_search_starts_from_the_config_as_it_is(search):
 
     study = optuna.load_study(study_name="textclf", storage=f"sqlite:///{search / 'study.db'}")
     first = study.trials[0].params
-    # configs/trec.yaml sets only the data, so the first trial is the default recipe; bag pools by mean
-    assert first == {"model.lr": 0.005, "model.weight_decay": 0.1, "model.dropout": 0.4, "model.embedding_dropout": 0.2,
-                     "model.word_dropout": 0.0, "model.bigrams": 0, "model.embedding_dim": 128, "data.batch_size": 64,
-                     "model.pooling": "mean"}
+    # configs/trec.yaml sets only the data, so the first trial is the default recipe: the options' defaults,
+    # and the encoder's own where the model leaves them unset (bag pools by its default)
+    defaults = {"model": signature_defaults(LitTextClassifier), "data": signature_defaults(TextDataModule)}
+    defaults["model"].update({k: v for k, v in encoder_options("bag").items() if defaults["model"].get(k) is None})
+    assert set(first) == set(search_space("bag"))
+    assert first == {key: defaults[key.split(".")[0]][key.split(".", 1)[1]] for key in first}
+    assert first["model.pooling"] == encoder_options("bag")["pooling"]
 
 
 def test_the_test_split_is_never_scored_during_the_search(search):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 from textclf.commands import flags
-from textclf.errors import TextclfError
 
 
 def run(argv: list[str]) -> int:

@@ -44,8 +44,8 @@ def checkpoints_of(paths: list[str]) -> list[tuple[str, str]]:
 
 def analyze(paths: list[str], source: dict | None, split: str, output: str, overwrite: bool = False) -> dict:
     from textclf.compare.report import representation_lines
-    from textclf.serve.loading import load_classifier
     from textclf.serve.evaluate import labelled_split
+    from textclf.serve.loading import load_classifier
 
     if any(os.path.exists(os.path.join(output, f)) for f in FILES) and not overwrite:
         raise TextclfError(f"--output {output} holds an earlier analysis: choose another folder or pass --overwrite")

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tokenizers import Tokenizer
 
-from textclf.errors import TextclfError
 from textclf.data.latin1_words import Latin1Words
+from textclf.errors import TextclfError
 
 if TYPE_CHECKING:  # imported where used: prediction encodes without it (a slow import)
     import datasets

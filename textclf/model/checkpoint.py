@@ -23,7 +23,10 @@ from textclf.model.encoders import encoder_options, foreign_options, resolve_opt
 from textclf.model.network import PARTS, NetworkConfig, TextNetwork
 
 CHECKPOINT_KEY = "textclf"  # the archive part of a checkpoint
-CHECKPOINT_FORMAT = 2  # 1: textclf 0.1 before the package layout (network parts at the top of the state dict)
+# 1: textclf 0.1 before the package layout (network parts at the top of the state dict); 2: the network
+# config's `bigrams` was called `bigram_buckets`; 3: now. Every one of them is read, and upgraded as it is.
+CHECKPOINT_FORMAT = 3
+READABLE_FORMATS = (1, 2, 3)
 NETWORK_PREFIX = "network."  # the network's weights in the Lightning module's state dict
 
 
@@ -86,8 +89,9 @@ def read_checkpoint(path: str, map_location="cpu") -> dict:
     if not isinstance(ckpt, dict) or CHECKPOINT_KEY not in ckpt or "state_dict" not in ckpt:
         raise TextclfError(f"{path} is not a textclf checkpoint (no tokenizer/labels archive): train one with `textclf train`")
     fmt = ckpt[CHECKPOINT_KEY].get("format")
-    if fmt not in (1, CHECKPOINT_FORMAT):
-        raise TextclfError(f"{path} has checkpoint format {fmt}, this textclf reads 1 and {CHECKPOINT_FORMAT}: upgrade textclf")
+    if fmt not in READABLE_FORMATS:
+        raise TextclfError(f"{path} has checkpoint format {fmt}, this textclf reads {', '.join(map(str, READABLE_FORMATS))}: "
+                           "upgrade textclf")
     return upgrade(ckpt)
 
 
@@ -103,12 +107,30 @@ def upgrade_model_options(options: Mapping) -> dict:
     return {key: (None if key in foreign else value) for key, value in options.items() if key not in RETIRED_OPTIONS}
 
 
+def upgrade_archive(archive: Mapping) -> dict:
+    """An archive of format 2 or 3 (a checkpoint's, an ensemble member's, an ONNX file's metadata) in the
+    current format: the network config's `bigram_buckets` is `bigrams`."""
+    archive = dict(archive)
+    if archive.get("format") == 2:
+        if "network" in archive:
+            network = dict(archive["network"])
+            network["bigrams"] = network.pop("bigram_buckets", 0)
+            archive["network"] = network
+        if "members" in archive:
+            archive["members"] = [upgrade_archive(member) for member in archive["members"]]
+        archive["format"] = CHECKPOINT_FORMAT
+    return archive
+
+
 def upgrade(ckpt: dict) -> dict:
-    """A checkpoint of format 1 rewritten in place to the current format (a current one is returned as it is):
-    the network config gathered from the flat hyperparameters, options that the encoder does not take
-    unset, the network's weights under `network.`."""
+    """A checkpoint of an earlier format rewritten in place to the current format (a current one is returned
+    as it is). Format 1: the network config gathered from the flat hyperparameters, options that the
+    encoder does not take unset, the network's weights under `network.`; format 2: `upgrade_archive`."""
     archive = ckpt[CHECKPOINT_KEY]
     if archive.get("format") == CHECKPOINT_FORMAT:
+        return ckpt
+    if archive.get("format") != 1:
+        ckpt[CHECKPOINT_KEY] = upgrade_archive(archive)
         return ckpt
     hp = ckpt["hyper_parameters"]
     name = hp["encoder"]

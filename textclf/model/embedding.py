@@ -32,14 +32,13 @@ def bigram_ids(ids: torch.Tensor, buckets: int) -> torch.Tensor:
 
 
 class TokenEmbedding(nn.Module):
-    def __init__(self, vocab_size: int, dim: int, dropout: float = 0.0, word_dropout: float = 0.0,
-                 bigram_buckets: int = 0):
+    def __init__(self, vocab_size: int, dim: int, dropout: float = 0.0, word_dropout: float = 0.0, bigrams: int = 0):
+        """`bigrams`: buckets of hashed bigram vectors (0: none); `word_dropout`: share of tokens replaced by [UNK]."""
         super().__init__()
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=PAD_ID)
         self.word_dropout = word_dropout
-        self.bigram_buckets = bigram_buckets
         # zeros: training starts from the unigram model and learns what each bigram adds
-        self.bigrams = nn.Embedding(bigram_buckets, dim, _weight=torch.zeros(bigram_buckets, dim)) if bigram_buckets else None
+        self.bigrams = nn.Embedding(bigrams, dim, _weight=torch.zeros(bigrams, dim)) if bigrams else None
         self.drop = Dropout(dropout)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
@@ -49,7 +48,7 @@ class TokenEmbedding(nn.Module):
             ids = ids.masked_fill(dropped, UNK_ID)
         x = self.embed(ids)
         if self.bigrams is not None:
-            x = x + self.bigrams(bigram_ids(ids, self.bigram_buckets))
+            x = x + self.bigrams(bigram_ids(ids, self.bigrams.num_embeddings))
         return self.drop(x)
 
     @torch.no_grad()

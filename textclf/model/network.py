@@ -21,15 +21,18 @@ PARTS = ("embedding", "encoder", "head")
 
 @dataclass
 class NetworkConfig:
+    """Everything that sizes a network; the defaults are the default recipe's (docs/recipe.md), which
+    `textclf train`'s options take from here."""
+
     encoder: str  # a name of textclf.model.encoders.ENCODERS
     vocab_size: int  # embedding rows: the tokenizer's vocabulary
     num_classes: int  # head outputs
     embedding_dim: int = 128  # token vector size (also the Transformer's width)
     embedding_dropout: float = 0.2  # on token vectors
-    dropout: float = 0.3  # on the pooled vector, in the head, and inside encoders that take it
+    dropout: float = 0.4  # on the pooled vector, in the head, and inside encoders that take it
     head_hidden: int = 0  # width of one hidden layer in the head; 0: a linear head
     word_dropout: float = 0.0  # share of tokens replaced by [UNK] while training
-    bigram_buckets: int = 0  # hashed bigram vectors added to the token vectors; 0: none
+    bigrams: int = 0  # buckets of hashed bigram vectors added to the token vectors; 0: none
     encoder_options: dict = field(default_factory=dict)  # every option of the encoder (resolve_options)
 
     def to_dict(self) -> dict:
@@ -43,7 +46,7 @@ class TextNetwork(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = TokenEmbedding(config.vocab_size, config.embedding_dim, config.embedding_dropout,
-                                        config.word_dropout, config.bigram_buckets)
+                                        config.word_dropout, config.bigrams)
         self.encoder = build_encoder(config.encoder, config.embedding_dim, dropout=config.dropout,
                                      **config.encoder_options)
         d = self.encoder.output_dim

@@ -16,7 +16,7 @@ from textclf.data.batching import BucketBatchSampler, TokenizedSplit
 from textclf.data.encoding import TextEncoder
 from textclf.data.tokenizer import tokenizer_from_json
 from textclf.errors import TextclfError
-from textclf.model.checkpoint import Archive
+from textclf.model.checkpoint import Archive, upgrade_archive
 from textclf.serve.predictions import Predictions
 
 METADATA = "textclf"  # the metadata key holding the archive JSON
@@ -45,7 +45,7 @@ class OnnxClassifier(Predictions):
         if METADATA not in meta:
             raise TextclfError(f"{path} is not an ONNX model exported by textclf export: export one with "
                                "textclf export CKPT --format onnx")
-        self.archive = Archive.from_dict(json.loads(meta[METADATA]))
+        self.archive = Archive.from_dict(upgrade_archive(json.loads(meta[METADATA])))
         self.path = path
         self.session = onnx_session(path)
         self.label_names = list(self.archive.label_names)

@@ -14,7 +14,6 @@ from datetime import datetime
 
 import lightning as L
 
-from textclf.errors import TextclfError
 from textclf.model.checkpoint import read_checkpoint
 from textclf.train.arguments import parse_train_args
 from textclf.train.run_dir import in_run_dir

@@ -23,8 +23,8 @@ import yaml
 
 from textclf.errors import Interrupted, TextclfError
 from textclf.model.encoders import encoder_class
-from textclf.train.training import train
 from textclf.train.console import silenced
+from textclf.train.training import train
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def _claim(output: str, recorded: dict) -> None:
 
 def _keep_best_checkpoint(study, output: str) -> None:
     """Delete the checkpoints of every trial but the best finished one, and that one's last.ckpt (a trial is
-    never resumed). A 20-minute TREC search wrote 8.4 GB of checkpoints before this."""
+    never resumed): a search runs many trials, and keeping every trial's checkpoints fills the disk."""
     import optuna
 
     trials = os.path.join(output, "trials")

@@ -11,6 +11,6 @@ textclf.serve.speed (prediction: folded_rnn, batch_threads). Each is tied to the
 the measurements are in bench/README.md.
 """
 
-from textclf.model.speed.switches import enabled, set_switch, switched
+from textclf.model.speed.switches import enabled, names, set_switch, switched
 
-__all__ = ["enabled", "set_switch", "switched"]
+__all__ = ["enabled", "names", "set_switch", "switched"]

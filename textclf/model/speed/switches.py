@@ -24,6 +24,11 @@ _SWITCHES = {
 }
 
 
+def names() -> tuple[str, ...]:
+    """Every switch."""
+    return tuple(_SWITCHES)
+
+
 def enabled(name: str) -> bool:
     """Whether the speed path `name` is on."""
     return _SWITCHES[name]

@@ -25,8 +25,8 @@ from textclf.model.encoders import RecurrentEncoder
 from textclf.model.encoders.rnn import backward_positions
 from textclf.model.pooling import ORDER_FREE_POOLINGS
 
-# The table holds (directions x vocabulary) rows of (gates x hidden) floats: a 30,000-word BiGRU
-# with hidden 128 needs 92 MB. Above this size the model keeps its own forward.
+# The table holds (directions x vocabulary) rows of (gates x hidden) float32s: it grows with vocabulary
+# and hidden size. Above this size the model keeps its own forward.
 MAX_TABLE_BYTES = 512 * 2**20
 # Texts per forward pass: each step is a few small ops whose fixed cost larger batches share. A BiLSTM
 # runs batches of 256 in parallel threads (textclf.serve.speed.batch_threads); the GRU and vanilla RNN
