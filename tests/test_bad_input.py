@@ -1,6 +1,7 @@
 """Bad values, damaged files and odd data: each one line on stderr, exit 2, no traceback, the fix named
 with a flag the command accepts; nothing written."""
 
+import json
 import shutil
 
 import pytest
@@ -138,3 +139,82 @@ def test_fast_dev_run_is_a_smoke_run_with_a_checkpoint(in_root, tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and (run / "best.ckpt").exists() and (run / "last.ckpt").exists()
     assert main(["predict", str(run / "best.ckpt"), "What is a smoke test ?"]) == 0
+
+
+def write_table(path, labels, texts=None):
+    texts = texts or [f"text number {i} about things" for i in range(len(labels))]
+    path.write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in zip(texts, labels)), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("labels,message", [
+    ([f"{0.13 * i:.2f}" for i in range(300)], "label column 'label' holds numbers with decimals (e.g. 0.13)"),
+    ([str(i) for i in range(257)] * 2, "label column 'label' holds 257 distinct numbers: scores or ids, not classes"),
+    ([f"class{i}" for i in range(300)], "label column 'label' has 300 classes in 300 rows and 300 of them have a single"),
+])
+def test_labels_that_are_not_classes_are_refused_unless_trusted(capsys, in_root, tmp_path, labels, message):
+    data = write_table(tmp_path / "d.csv", labels)
+    line = error_line(capsys, "train", "--data.path", data, "--run_dir", tmp_path / "r", *TINY)
+    assert message in line and "--data.label_column" in line and "--data.trust_labels true" in line
+    assert not (tmp_path / "r").exists()
+    from textclf.data.prepare import load_splits
+
+    _, names = load_splits(str(data), trust_labels=True, carve=False)
+    assert len(names) == len(set(labels))
+
+
+def test_labels_differing_only_in_case_or_spaces_are_named_in_a_warning(tmp_path, caplog):
+    from textclf.data.prepare import load_splits
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"text": f"t {i}", "label": lab}) + "\n"
+                            for i, lab in enumerate(["Pos", "pos", "pos ", "neg"] * 5)), encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        _, names = load_splits(str(data), carve=False)
+    assert names == ["Pos", "neg", "pos", "pos "]
+    assert "labels 'Pos', 'pos', 'pos ' of column 'label' differ only in case or surrounding spaces" in caplog.text
+
+
+def test_a_run_on_files_is_named_after_them_not_the_default_data(capsys, in_root, tmp_path):
+    train = write_table(tmp_path / "reviews_train.csv", ["good", "bad"] * 30)
+    code = main(["train", "--data.files.train", str(train), "--run_dir", str(tmp_path / "r"), "--model.encoder", "bag",
+                 *TINY])
+    out = capsys.readouterr().out
+    assert code == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["dataset"] == "reviews_train" and "reviews_train / bag" in out and "sst2" not in out
+    line = error_line(capsys, "train", "--data.files.train", tmp_path / "missing.csv", "--run_dir", tmp_path / "s")
+    assert "missing.csv does not exist" in line and "sst2" not in line
+
+
+def test_a_folder_given_as_a_data_file_is_called_a_folder(capsys, in_root, tmp_path):
+    line = error_line(capsys, "train", "--data.files.train", tmp_path, "--run_dir", tmp_path / "r")
+    assert f"{tmp_path} is a folder, not a file (given for split 'train')" in line and "does not exist" not in line
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("fake.parquet", b"this is not parquet at all", "fake.parquet is not a readable Parquet file"),
+    ("broken.jsonl", ("".join(json.dumps({"text": f"t{i}"}) + "\n" for i in range(62)) + '{"text": "x"\n').encode(),
+     "broken.jsonl line 63 is not valid JSON"),
+])
+def test_unreadable_prediction_inputs_are_one_line(capsys, trained_run, tmp_path, name, content, message):
+    f = tmp_path / name
+    f.write_bytes(content)
+    assert message in error_line(capsys, "predict", trained_run[0] / "best.ckpt", "--input", f)
+
+
+def test_a_csv_with_a_very_long_line_is_predicted_as_train_reads_it(capsys, trained_run, tmp_path):
+    f = tmp_path / "long.csv"
+    f.write_text("id,text\n1,short one\n2," + "word " * 1_100_000 + "\n3,another short one\n", encoding="utf-8")
+    assert main(["predict", str(trained_run[0] / "best.ckpt"), "--input", str(f)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in rows] == ["1", "2", "3"] and all(r["label"] for r in rows)
+
+
+def test_truncated_or_foreign_onnx_files_are_one_line(capsys, trained_run, tmp_path):
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"\x08\x07garbage that is not a protobuf")
+    assert "is not a readable ONNX model (truncated, or not ONNX?)" in error_line(capsys, "predict", bad, "a text")
+    ckpt = trained_run[0] / "best.ckpt"
+    line = error_line(capsys, "ensemble", ckpt, bad, "--output", tmp_path / "e.ckpt")
+    assert "is an ONNX model" in line and "corrupt" not in line

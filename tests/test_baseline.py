@@ -58,3 +58,34 @@ def test_evaluate_and_predict_accept_it(baseline_run, tmp_path, capsys, monkeypa
 def test_neural_only_options_are_refused(baseline_run):
     with pytest.raises(TextclfError, match="is a TF-IDF baseline: --quantize, --precision and --compile apply"):
         load_classifier(str(baseline_run[1] / "best.ckpt"), quantize=True)
+
+
+def test_the_summary_names_only_files_the_run_has(baseline_run, capsys):
+    from textclf.commands.tables import print_run_summary
+
+    print_run_summary(baseline_run[2])
+    out = capsys.readouterr().out
+    assert "metrics.json" in out and "logs" not in out
+
+
+def test_the_features_are_capped_to_what_fits_in_memory(monkeypatch, caplog):
+    """A model of many classes keeps the most frequent n-grams that fit in memory, and says so."""
+    from textclf.baseline import tfidf
+    from textclf.data.tokenizer import train_tokenizer
+
+    texts = [f"word{i} word{i + 1} word{i + 2}" for i in range(3000)]
+    labels = np.arange(3000) % 30
+    tok = train_tokenizer(texts, "word", min_frequency=1)
+    monkeypatch.setattr(tfidf, "most_features", lambda classes, memory_share=0.5: 2000)
+    with caplog.at_level("WARNING"):
+        scores, vec, _ = tfidf.fit_tfidf(tok, (texts, labels), (texts[:100], labels[:100]), None)
+    assert scores["features"] == 2000 == len(vec.vocabulary_)
+    assert "keeping the 2,000 most frequent features" in caplog.text
+
+
+def test_a_model_too_large_for_any_feature_count_is_one_line():
+    from textclf.baseline.tfidf import most_features
+
+    assert most_features(6) > 1_000_000
+    with pytest.raises(TextclfError, match="does not fit in this machine's memory"):
+        most_features(10**9)

@@ -267,3 +267,20 @@ def test_settling_is_measured_against_the_final_epoch_and_effects_cover_a_varied
     runs += [fake_run("gru", s, a, "model.pooling=mean") for s, a in enumerate([0.80, 0.811, 0.808])]
     rows = effects(runs, np.array([0, 1, 1, 0]))
     assert len(rows) == 1 and rows[0]["better"] == "gru (model.pooling=max)" and rows[0]["p"] is not None
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--max_epochs", "0"], "argument --max_epochs: expected a whole number of at least 1, got '0'"),
+    (["--encoders", ""], "--encoders '' names no encoder"),
+    (["--encoders", " , "], "names no encoder"),
+    (["--seeds", "0"], "argument --seeds: expected a whole number of at least 1"),
+    (["--max_time", "0m"], "give a duration longer than 0"),
+])
+def test_compare_budgets_and_encoders_that_mean_nothing_are_refused_before_any_work(cli, tmp_path, monkeypatch, args,
+                                                                                      message):
+    from conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    done = cli("compare", "--config", "configs/trec.yaml", *args, "--output", tmp_path / "c")
+    assert done.returncode == 2 and message in done.stderr and "TF-IDF" not in done.stdout, done.stderr
+    assert not (tmp_path / "c").exists()

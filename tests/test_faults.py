@@ -106,7 +106,8 @@ def reference(tmp_path_factory):
 def test_stopped_run_keeps_last_ckpt_and_resume_reproduces_the_uninterrupted_run(reference, tmp_path, sig, when):
     run, flag = tmp_path / "run", tmp_path / "mid-epoch-2"
     if when == "mid-epoch":
-        proc = start(*RUN, "--run_dir", run, *pause_mid_epoch(flag))
+        # --overwrite of a folder that does not exist yet: a new run, which must resume as any other
+        proc = start(*RUN, "--run_dir", run, *pause_mid_epoch(flag), *(["--overwrite"] if sig == signal.SIGTERM else []))
         wait_for(flag.exists, proc)  # the run waits after batch 20 of epoch 2 until it is stopped
     else:
         proc = start(*RUN, "--run_dir", run)
@@ -194,3 +195,47 @@ def test_a_second_training_into_a_run_dir_in_use_exits_2_and_touches_nothing(tmp
         f"textclf train: error: run directory {run} is in use by another textclf process (pid {os.getpid()}, "
         f"lock {run}.lock): wait for it to finish or choose another --run_dir")
     assert not run.exists() and not (tmp_path / "run.lock").exists()
+
+
+def resume(run) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "textclf.cli", "train", "--run_dir", str(run), "--resume"], cwd=ROOT,
+                          env=ENV, capture_output=True, text=True, timeout=600)
+
+
+def epochs_in(checkpoint) -> int:
+    return int(torch.load(checkpoint, weights_only=True)["epoch"]) + 1
+
+
+def test_a_run_moved_after_an_interrupt_keeps_its_best_epoch(tmp_path):
+    """A run whose third epoch is worse than its second (a constant, high learning rate), stopped in its third
+    epoch, moved and resumed: best.ckpt is still the second epoch's (Lightning forgets the best score of a
+    moved run, and took the third epoch as the best), and each epoch has one row in the logs."""
+    run, flag = tmp_path / "a", tmp_path / "mid-epoch-3"
+    spec = {"class_path": "stop_points.PauseMidEpoch", "init_args": {"flag": str(flag), "epoch": 3, "batch": 20}}
+    proc = start(*RUN, "--model.schedule", "constant", "--model.lr", "0.05", "--run_dir", run,
+                 "--trainer.callbacks+", json.dumps(spec))
+    wait_for(flag.exists, proc)
+    rc, err = stop(proc, signal.SIGINT)
+    assert rc == 130 and err.strip().splitlines()[-1].startswith("textclf train: interrupted after epoch 2: "), err
+    assert epochs_in(run / "last.ckpt") == 2  # last.ckpt is the last finished epoch, whether it was the best or not
+    moved = tmp_path / "b"
+    run.rename(moved)
+    r = resume(moved)
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads((moved / "metrics.json").read_text())
+    best = max(metrics["history"], key=lambda e: e["val_f1"])
+    assert epochs_in(moved / "best.ckpt") == best["epoch"] == metrics["best_epoch"]
+    assert metrics["val"]["f1"] == pytest.approx(best["val_f1"], rel=1e-5)
+    epochs = [row["epoch"] for row in csv_rows(moved) if "val_f1" in row]
+    assert sorted(epochs) == [1, 2, 3, 4]
+
+
+def test_resuming_a_finished_run_changes_nothing_and_says_so(reference, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(reference, run)
+    assert epochs_in(run / "last.ckpt") == json.loads((run / "metrics.json").read_text())["epochs"]
+    before = {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    r = resume(run)
+    assert r.returncode == 0, r.stderr
+    assert "nothing to resume" in r.stderr
+    assert {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before

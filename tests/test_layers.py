@@ -3,7 +3,7 @@ from a layer below it, never from a layer above nor from a sibling package on it
 modules import each other, even through others. Imports inside functions count: they are how a
 dependency that runs the wrong way usually hides.
 
-    errors -> data -> model -> train | serve -> baseline -> compare | tune -> commands -> textclf -> cli
+    errors -> files -> data -> model -> train | serve -> baseline -> compare | tune -> commands -> textclf -> cli
 
 (`textclf`: the package's own __init__, the Python API.)
 """
@@ -16,6 +16,7 @@ from conftest import ROOT
 # lowest first; the packages of one entry are siblings that must not import each other
 LAYERS = [
     ("textclf.errors",),
+    ("textclf.files",),
     ("textclf.data",),
     ("textclf.model",),
     ("textclf.train", "textclf.serve"),

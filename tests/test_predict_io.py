@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from textclf import load_classifier
-from textclf.serve.predict_io import read_chunks
+from textclf.serve.text_input import read_chunks
 
 ROWS = [("a1", "a gorgeous , witty , seductive movie ."), ("a2", "the plot is nothing but boilerplate clichés"),
         ("a3", ""), ("a4", "an utterly charming and hilarious film")]
@@ -40,6 +40,8 @@ def test_predict_writes_the_format_its_output_names_and_keeps_the_other_columns(
         with open(out, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f, delimiter="\t" if ext == ".tsv" else ","))
     assert [r["id"] for r in rows] == ["a1", "a2", "a3", "a4"] and [str(r["stars"]) for r in rows] == ["0", "1", "2", "3"]
+    assert list(rows[0])[:5] == ["id", "review", "stars", "label", "score"]  # the input's columns as they were, then ours
+    assert [r["review"] or "" for r in rows] == [t for _, t in ROWS] and "text" not in rows[0]
     expected = load_classifier(str(ckpt)).predict([t for _, t in ROWS if t])
     got = [r for r in rows if r["id"] != "a3"]
     assert [r["label"] for r in got] == [e["label"] for e in expected]
@@ -54,7 +56,7 @@ def test_predict_writes_the_format_its_output_names_and_keeps_the_other_columns(
 def test_strict_fails_on_an_empty_text_and_leaves_an_earlier_output_whole(trained_run, table, tmp_path, cli):
     out = tmp_path / "out.csv"
     out.write_text("earlier results\n")
-    done = cli("predict", trained_run[0] / "best.ckpt", "--input", table, "--output", out, "--strict")
+    done = cli("predict", trained_run[0] / "best.ckpt", "--input", table, "--output", out, "--strict", "--overwrite")
     assert done.returncode == 2 and "row 3 of" in done.stderr and "--strict" in done.stderr
     assert out.read_text() == "earlier results\n" and [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
 
@@ -88,9 +90,13 @@ def test_evaluate_writes_every_examples_gold_and_prediction(trained_run, tmp_pat
     else:
         with open(out, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
-    assert len(rows) == 872 and {"text", "gold", "label", "score"} <= set(rows[0])
+    assert len(rows) == 872 and {"text", "gold", "label", "correct", "score"} <= set(rows[0])
     accuracy = sum(r["gold"] == r["label"] for r in rows) / len(rows)
     assert f"{accuracy:.4f}" in done.stdout  # the printed accuracy is these rows'
+    assert all(str(r["correct"]) in ("True", "true") if r["gold"] == r["label"] else str(r["correct"]) in ("False", "false")
+               for r in rows)
+    wrong = sum(r["gold"] != r["label"] for r in rows)
+    assert f"predictions: {out} (872 examples, {wrong:,} wrong)" in done.stderr
 
 
 def test_a_reader_that_stops_early_ends_predict_quietly(trained_run, tmp_path):

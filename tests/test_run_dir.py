@@ -37,16 +37,39 @@ def test_overwrite_refuses_a_folder_that_is_not_a_run_and_touches_nothing(tmp_pa
     assert code == 2 and "not a textclf run" in line and "--overwrite" not in line
 
 
-def test_overwrite_replaces_a_finished_run(tmp_path, capsys, in_root):
+def test_overwrite_replaces_a_finished_run_but_not_files_the_user_put_in_it(tmp_path, capsys, in_root):
     run = tmp_path / "run"
     assert main(["train", "--config", "configs/trec.yaml", "--run_dir", str(run), "--model.encoder", "bag", *TINY]) == 0
     assert is_run(str(run))
-    (run / "note.txt").write_text("old")
-    code = main(["train", "--config", "configs/trec.yaml", "--run_dir", str(run), "--model.encoder", "bag", "--overwrite",
-                 *TINY, "--trainer.limit_train_batches", "4"])
-    assert code == 0
-    assert not (run / "note.txt").exists() and (run / "best.ckpt").exists() and (run / "metrics.json").exists()
+    before = (run / "best.ckpt").read_bytes()
+    (run / "notes.txt").write_text("mine")
+    (run / "plots").mkdir()
+    again = ["train", "--config", "configs/trec.yaml", "--run_dir", str(run), "--model.encoder", "bag", "--overwrite",
+             *TINY, "--trainer.limit_train_batches", "4"]
+    code, line = run_main(capsys, *again)
+    assert code == 2 and line == (f"textclf train: error: --run_dir {run} holds files textclf did not write (notes.txt, "
+                                  "plots/), which --overwrite would delete; nothing was touched: move them out of it "
+                                  "first, or choose another folder")
+    assert (run / "notes.txt").read_text() == "mine" and (run / "best.ckpt").read_bytes() == before
+
+    (run / "notes.txt").unlink()
+    (run / "plots").rmdir()
+    assert main(again) == 0
+    assert (run / "best.ckpt").read_bytes() != before and (run / "metrics.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no .replaced-* or .lock left
+
+
+def test_overwrite_through_a_symlink_replaces_the_run_it_points_to_and_leaves_nothing_behind(tmp_path, capsys, in_root):
+    real, link = tmp_path / "real", tmp_path / "link"
+    assert main(["train", "--config", "configs/trec.yaml", "--run_dir", str(real), "--model.encoder", "bag", *TINY]) == 0
+    link.symlink_to(real, target_is_directory=True)
+    before = (real / "best.ckpt").read_bytes()
+    assert main(["train", "--config", "configs/trec.yaml", "--run_dir", str(link), "--model.encoder", "bag",
+                 "--overwrite", *TINY, "--trainer.limit_train_batches", "4"]) == 0
+    assert link.is_symlink() and (real / "best.ckpt").read_bytes() != before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+    capsys.readouterr()
+    assert main(["predict", str(link / "best.ckpt"), "What is a lock ?"]) == 0  # not "being replaced"
 
 
 @pytest.mark.parametrize("run_dir,flags,message", [

@@ -1,5 +1,6 @@
 """textclf serve: FastAPI's TestClient for the contract, and one real uvicorn process under concurrent load."""
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -64,6 +65,32 @@ def test_a_body_over_the_limit_gets_413(served):
     assert r.status_code == 413 and "limit" in r.json()["detail"]
 
 
+@pytest.mark.parametrize("raw,fragment", [
+    ('{"texts": ["fine"], "top_k": NaN}', "top_k"),
+    ('{"texts": ["fine"], "top_k": Infinity}', "top_k"),
+    ('{"texts": ["fine"], "top_k": -Infinity}', "top_k"),
+    ('{"texts": [NaN]}', "texts"),
+    ('{"texts": ["fine", 3]}', "texts"),
+])
+def test_values_json_cannot_carry_get_422_not_500(served, raw, fragment):
+    r = served[1].post("/predict", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and fragment in json.dumps(r.json()), r.text
+
+
+def test_a_chunked_body_over_the_limit_gets_413_without_being_read_whole(served):
+    sent = []
+
+    def chunks():  # no Content-Length: the limit must hold on the bytes read
+        yield b'{"texts": ["'
+        for _ in range(400):
+            sent.append(1)
+            yield b"x" * 1000
+        yield b'"]}'
+
+    r = served[1].post("/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+
 def same(got: list[dict], want: list[dict]) -> bool:
     """predict's records: the same texts and labels, probabilities within 1e-5 (a text's float rounding
     depends on the batch it ran in)."""
@@ -78,9 +105,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_a_real_server_under_concurrent_load_answers_every_request_as_predict(trained_run, texts):
-    ckpt = str(trained_run[0] / "best.ckpt")
+@contextlib.contextmanager
+def serving(ckpt: str):
+    """A real `textclf serve` process on a free port, once it answers /health: yields its URL."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "textclf.cli", "serve", ckpt, "--port", str(port)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -92,6 +119,16 @@ def test_a_real_server_under_concurrent_load_answers_every_request_as_predict(tr
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_a_real_server_under_concurrent_load_answers_every_request_as_predict(trained_run, texts):
+    ckpt = str(trained_run[0] / "best.ckpt")
+    with serving(ckpt) as url:
         expected = load_classifier(ckpt).predict(texts)
 
         def client(c: int) -> list[bool]:
@@ -108,6 +145,42 @@ def test_a_real_server_under_concurrent_load_answers_every_request_as_predict(tr
         assert len(answers) == 160 and all(answers)
         health = httpx.get(f"{url}/health").json()
         assert health["texts"] == 480 and health["batches"] < 160  # concurrent requests shared batches
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_a_real_server_holds_its_body_limit_on_a_chunked_body(trained_run):
+    with serving(str(trained_run[0] / "best.ckpt")) as url:
+        def body():  # 20 MB, chunked: no Content-Length header
+            yield b'{"texts": ["'
+            for _ in range(20_000):
+                yield b"y" * 1000
+            yield b'"]}'
+
+        started = time.perf_counter()
+        try:
+            r = httpx.post(f"{url}/predict", content=body(), headers={"content-type": "application/json"}, timeout=60)
+            assert r.status_code == 413
+        except httpx.TransportError:  # the server may answer 413 and close while the client still sends
+            pass
+        assert time.perf_counter() - started < 30
+        assert httpx.post(f"{url}/predict", json={"texts": ["still up"]}).status_code == 200
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--port", "99999"], "argument --port: expected a port number from 1 to 65535, got '99999'"),
+    (["--port", "0"], "argument --port: expected a port number from 1 to 65535"),
+    (["--max_wait_ms", "nan"], "argument --max_wait_ms: expected milliseconds, 0 or more"),
+])
+def test_serve_refuses_bad_addresses_in_one_line(trained_run, cli, args, message):
+    done = cli("serve", trained_run[0] / "best.ckpt", *args)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_on_a_port_in_use_is_one_line(trained_run, cli):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli("serve", trained_run[0] / "best.ckpt", "--port", port)
+    assert done.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1

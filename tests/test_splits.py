@@ -58,3 +58,13 @@ def test_test_split_carved_only_when_asked(tmp_path, caplog):
 def test_a_source_with_its_own_splits_is_not_carved():
     splits, _ = load_splits(str(DATA / "sst2"), test_fraction=0.2)
     assert {k: v.num_rows for k, v in splits.items()} == {"train": 6920, "validation": 872, "test": 1821}
+
+
+def test_the_carving_log_says_stratified_only_when_it_was(tmp_path, caplog):
+    f = tmp_path / "one_of_a_kind.csv"
+    f.write_text("text,label\n" + "".join(f"text {i},{'rare' if i == 0 else ['a', 'b'][i % 2]}\n" for i in range(40)))
+    with caplog.at_level("INFO", logger="textclf.data.splits"):
+        load_splits(str(f))
+    carved = [r.getMessage() for r in caplog.records if r.getMessage().startswith("carved")]
+    assert carved and all("not stratified" in line for line in carved), carved
+    assert "carved without stratification" in caplog.text

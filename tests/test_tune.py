@@ -98,3 +98,25 @@ def test_the_data_lines_are_shown_once_not_per_trial(tmp_path):
     assert out.count("data ready in") == 1 and out.count("parameters: ") == 1, out
     assert [line.split(":")[0] for line in out.splitlines() if line.startswith("trial ")] == \
         ["trial   0", "trial   1", "trial   2"]
+
+
+def test_a_continued_search_draws_new_parameters_not_the_first_calls_again(tmp_path, monkeypatch):
+    """Two calls of 2 trials each: the second call's first draw differs from the first call's (a sampler
+    seeded alike would repeat it, as a Ctrl-C and rerun did)."""
+    import optuna
+
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "s"
+    args = ["tune", "--config", "configs/trec.yaml", "--encoder", "bag", "--budget", "5m", "--output", str(out), *TRIAL,
+            "--trials", "2"]
+    assert main(args) == 0 and main(args) == 0
+    trials = optuna.load_study(study_name="textclf", storage=f"sqlite:///{out / 'study.db'}").trials
+    assert len(trials) == 4 and trials[1].params != trials[2].params  # trial 0: the config as it is
+
+
+def test_a_search_on_data_that_does_not_exist_is_one_line_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "s"
+    code = main(["tune", "--data.path", str(tmp_path / "missing.csv"), "--encoder", "bag", "--output", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "missing.csv does not exist" in err and "Trial" not in err
+    assert not out.exists()

@@ -9,6 +9,8 @@ idf weights, coefficients), so it loads with `torch.load(weights_only=True)` lik
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 
 import numpy as np
@@ -18,9 +20,29 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from tokenizers import Tokenizer
 
+from textclf.errors import TextclfError
 from textclf.serve.tfidf import KIND, VECTORIZER, token_strings
 
+log = logging.getLogger(__name__)
+
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
+# L-BFGS keeps the coefficients, their gradient and 10 pairs of updates: about 22 float64 copies of them
+LBFGS_COPIES = 22
+MIN_FEATURES = 1000
+
+
+def most_features(classes: int, memory_share: float = 0.5) -> int:
+    """The most n-gram features whose logistic regression over `classes` fits in a share of this machine's memory."""
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): assume a small machine
+        memory = 8 * 2**30
+    rows = 1 if classes <= 2 else classes  # a binary model has one row of coefficients
+    most = int(memory_share * memory / (rows * 8 * LBFGS_COPIES))
+    if most < MIN_FEATURES:
+        raise TextclfError(f"a TF-IDF model of {classes:,} classes does not fit in this machine's memory even with "
+                           f"{MIN_FEATURES:,} features: check the label column (--data.label_column)")
+    return most
 
 
 def fit_tfidf(tokenizer: Tokenizer, train: tuple[list[str], np.ndarray], val: tuple[list[str], np.ndarray],
@@ -28,8 +50,15 @@ def fit_tfidf(tokenizer: Tokenizer, train: tuple[list[str], np.ndarray], val: tu
     """Fit on train, pick C on validation macro-F1; the validation/test accuracy and macro-F1 (with the
     test predictions), the vectorizer and the model."""
     start = time.perf_counter()
+    train_tokens = token_strings(tokenizer, train[0])
     vec = TfidfVectorizer(**VECTORIZER, min_df=1)
-    x_train = vec.fit_transform(token_strings(tokenizer, train[0]))
+    x_train = vec.fit_transform(train_tokens)
+    most = most_features(len(np.unique(train[1])))
+    if x_train.shape[1] > most:
+        log.warning("TF-IDF: %s classes x %s n-gram features would need more memory than this machine has: keeping "
+                    "the %s most frequent features", f"{len(np.unique(train[1])):,}", f"{x_train.shape[1]:,}", f"{most:,}")
+        vec = TfidfVectorizer(**VECTORIZER, min_df=1, max_features=most)
+        x_train = vec.fit_transform(train_tokens)
     x_val = vec.transform(token_strings(tokenizer, val[0]))
     best = None
     for c in C_GRID:

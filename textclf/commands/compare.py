@@ -18,10 +18,10 @@ def run(argv: list[str]) -> int:
     )
     p.add_argument("--config", required=True, help="a config of configs/, e.g. configs/sst2.yaml")
     p.add_argument("--encoders", default=",".join(ENCODERS), help="comma-separated encoders")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per encoder (1, 2, ... N)")
+    p.add_argument("--seeds", type=flags.positive_int, default=3, help="seeds per encoder (1, 2, ... N)")
     p.add_argument("--vary", action="append", default=[], help="KEY=V1,V2: another axis, e.g. model.init=default,orthogonal")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--max_epochs", type=int, help="epochs per run (default: the config's)")
+    budget.add_argument("--max_epochs", type=flags.positive_int, help="epochs per run (default: the config's)")
     budget.add_argument("--max_time", help="wall time per run, e.g. 10m")
     p.add_argument("--output", required=True, help="report folder, e.g. reports/sst2")
     p.add_argument("--no_tfidf", action="store_true", help="skip the TF-IDF + logistic regression reference")
@@ -29,16 +29,16 @@ def run(argv: list[str]) -> int:
                    help="replace an --output made by another config or data (once the new comparison has finished)")
     args, passthrough = p.parse_known_args(argv)
     encoders = [e.strip() for e in args.encoders.split(",") if e.strip()]
+    if not encoders:
+        raise TextclfError(f"--encoders {args.encoders!r} names no encoder: give some of {', '.join(ENCODERS)}")
     for name in encoders:
         encoder_class(name)  # an unknown name: the registry's error, listing the known ones
-    if args.seeds < 1:
-        raise TextclfError("--seeds must be at least 1")
     flags.only_config_flags(passthrough, "compare")
     axes = parse_vary(args.vary)
     budget_args = []
-    if args.max_epochs:
+    if args.max_epochs is not None:
         budget_args = ["--trainer.max_epochs", str(args.max_epochs)]
-    elif args.max_time:
+    elif args.max_time is not None:
         budget_args = ["--trainer.max_time", flags.parse_duration(args.max_time)]
     return run_comparison(args.config, encoders, list(range(1, args.seeds + 1)), axes, budget_args, passthrough,
                           args.output, tfidf=not args.no_tfidf, overwrite=args.overwrite)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
+import sys
 
 from textclf.commands import flags
 from textclf.errors import TextclfError
+from textclf.files import check_output, same_file, write_whole
 
 
 def run(argv: list[str]) -> int:
@@ -17,9 +18,16 @@ def run(argv: list[str]) -> int:
                    "off as validation/test in training); default test")
     flags.add_batch_size(p)
     p.add_argument("--output", help="write the metrics as JSON")
-    p.add_argument("--predictions", help="write every example's gold label, predicted label and probabilities "
-                   "(.jsonl, .csv, .tsv or .parquet), for error analysis")
+    p.add_argument("--predictions", help="write every example's gold label, predicted label, whether it is correct "
+                   "and the probabilities (.jsonl, .csv, .tsv or .parquet), for error analysis")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output or --predictions")
     args = p.parse_args(argv)
+    inputs = [args.checkpoint, args.data]
+    for flag, path in (("--output", args.output), ("--predictions", args.predictions)):
+        if path:
+            check_output(path, args.overwrite, inputs, flag)
+    if args.output and args.predictions and same_file(args.output, args.predictions):
+        raise TextclfError("--output and --predictions name one file: give each its own")
 
     from textclf.commands.tables import print_evaluation
     from textclf.serve.evaluate import evaluate
@@ -31,28 +39,32 @@ def run(argv: list[str]) -> int:
     source = flags.data_source(args) or dict(clf.data_source)
     if not source:
         raise TextclfError(f"{args.checkpoint} does not record its training data: pass --data.path")
+    data_files = [source.get("path"), *(source.get("files") or {}).values()]
+    for flag, path in (("--output", args.output), ("--predictions", args.predictions)):
+        if path:
+            check_output(path, args.overwrite, data_files, flag)
     result = evaluate(clf, source, flags.split_name(args.split), examples=bool(args.predictions),
                       **flags.batch_size(args))
     examples = result.pop("examples_predicted", None)
     print_evaluation(result)
     if args.output:
-        _write_json(args.output, result)
+        write_whole(args.output, lambda tmp: _write_json(tmp, result))
+        print(f"metrics: {args.output}", file=sys.stderr)
     if args.predictions:
-        from textclf.serve.predict_io import Writer
+        from textclf.serve.record_output import Writer
 
         writer, ok = Writer(args.predictions, clf.label_names), False
         try:
-            writer.write([{k: r[k] for k in ("text", "gold", "label", "score", "probs")} for r in examples], {})
+            writer.write([{"text": r["text"], "gold": r["gold"], "label": r["label"], "correct": r["gold"] == r["label"],
+                           "score": r["score"], "probs": r["probs"]} for r in examples], {})
             ok = True
         finally:
             writer.close(ok)
+        wrong = sum(r["gold"] != r["label"] for r in examples)
+        print(f"predictions: {args.predictions} ({len(examples):,} examples, {wrong:,} wrong)", file=sys.stderr)
     return 0
 
 
 def _write_json(path: str, obj) -> None:
-    try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, ensure_ascii=False)
-    except OSError as err:
-        raise TextclfError(f"cannot write {path}: {err.strerror}") from err
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, ensure_ascii=False)

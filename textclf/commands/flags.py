@@ -64,6 +64,12 @@ def check_text_input(args: argparse.Namespace) -> None:
         raise TextclfError("give texts as arguments or --input FILE (or - for stdin), not both and not neither")
 
 
+def add_output_columns(p: argparse.ArgumentParser, added: str) -> None:
+    """--prefix: how the columns a command adds to the input's are named apart from them."""
+    p.add_argument("--prefix", help=f"put this before the name of every column the command adds ({added}), e.g. "
+                   "out_ (default: none, or pred_/emb_ where the input has a column of one of those names)")
+
+
 def add_batch_size(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch_size", type=positive_int, help=BATCH_SIZE_HELP)
 
@@ -103,6 +109,8 @@ def duration_seconds(text: str, flag: str = "--max_time") -> int:
     if not text.strip() or not m or not any(m.groups()):
         raise TextclfError(f"{flag} {text!r}: write a duration such as 90s, 10m or 1h30m")
     h, mi, s = (int(g or 0) for g in m.groups())
+    if not h * 3600 + mi * 60 + s:
+        raise TextclfError(f"{flag} {text!r}: give a duration longer than 0, such as 90s, 10m or 1h30m")
     return h * 3600 + mi * 60 + s
 
 

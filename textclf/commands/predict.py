@@ -5,14 +5,17 @@ from __future__ import annotations
 import sys
 
 from textclf.commands import flags
+from textclf.files import check_output
 
 
 def run(argv: list[str]) -> int:
     p = flags.Parser(prog="textclf predict", description="Labels for texts, from a checkpoint alone.")
     p.add_argument("checkpoint", help="a checkpoint (best.ckpt), an ensemble or baseline checkpoint, or a model.onnx")
     flags.add_text_input(p, "texts to classify (a lone - reads stdin)")
-    p.add_argument("--output", help="predictions.jsonl, .csv, .tsv or .parquet (the input's other columns kept); "
+    p.add_argument("--output", help="predictions.jsonl, .csv, .tsv or .parquet (the input's columns kept); "
                    "default JSON lines on stdout")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    flags.add_output_columns(p, "label, score, probs or prob_<label>")
     p.add_argument("--top_k", type=flags.positive_int, help="keep the k most likely labels in probs (k >= 1)")
     p.add_argument("--strict", action="store_true", help="an empty line or text is an error (default: a null prediction)")
     flags.add_batch_size(p)
@@ -25,22 +28,27 @@ def run(argv: list[str]) -> int:
     if args.texts == ["-"] and not args.input:
         args.texts, args.input = [], "-"
     flags.check_text_input(args)
+    if args.output:
+        check_output(args.output, args.overwrite, inputs=[args.checkpoint, args.input])
 
     from textclf.serve.loading import load_classifier
-    from textclf.serve.predict_io import Chunk, Writer, predict_chunks, read_chunks
+    from textclf.serve.record_output import Writer, predict_chunks
+    from textclf.serve.text_input import Chunk, read_chunks
     from textclf.train.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
     clf = load_classifier(args.checkpoint, quantize=args.quantize, precision=args.precision, compile=args.compile)
     chunks = iter([Chunk(list(args.texts), 1, {})]) if args.texts else read_chunks(args.input, args.text_column, args.encoding)
     where = "line" if not args.input or args.input == "-" or args.input.lower().endswith(".txt") else "row"
-    writer, ok = Writer(args.output, clf.label_names), False
+    writer, ok = Writer(args.output, clf.label_names, args.prefix), False
     try:
         empty = predict_chunks(clf, chunks, writer, args.input or "the texts", where, strict=args.strict,
                                top_k=args.top_k, **flags.batch_size(args))
         ok = True
     finally:
         writer.close(ok)
+    if writer.renamed:
+        print(f"textclf predict: {writer.renamed}", file=sys.stderr)
     if empty:
         shown = ", ".join(map(str, empty[:5])) + (", ..." if len(empty) > 5 else "")
         print(f"textclf predict: {len(empty):,} empty text(s) got a null prediction ({where}s {shown}); --strict makes "

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import socket
 import sys
 
 from textclf.commands import flags
+from textclf.errors import TextclfError
 
 
 def run(argv: list[str]) -> int:
@@ -13,10 +16,10 @@ def run(argv: list[str]) -> int:
                      "does (OpenAPI docs at /docs).")
     p.add_argument("checkpoint")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=_port, default=8000, help="port, 1 to 65535 (default 8000)")
     p.add_argument("--max_batch", type=flags.positive_int, default=64,
                    help="texts of concurrent requests run as one batch, at most (default 64)")
-    p.add_argument("--max_wait_ms", type=float, default=5.0,
+    p.add_argument("--max_wait_ms", type=_milliseconds, default=5.0,
                    help="how long a batch waits for more requests before it runs (default 5 ms)")
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU)")
     args = p.parse_args(argv)
@@ -26,8 +29,36 @@ def run(argv: list[str]) -> int:
     from textclf.train.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
+    _check_can_listen(args.host, args.port)
     clf = load_classifier(args.checkpoint, quantize=args.quantize)
     print(f"serving {args.checkpoint} ({', '.join(clf.label_names)}) on http://{args.host}:{args.port} "
           f"(docs: /docs); Ctrl-C stops", file=sys.stderr, flush=True)
     serve(clf, args.host, args.port, args.max_batch, args.max_wait_ms, name=os.path.basename(args.checkpoint))
     return 0
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected milliseconds, 0 or more, got {text!r}")
+    return value
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """A one-line error when the address cannot be listened on (in use, not this machine's), before the model loads."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            sock.bind(infos[0][4])
+    except OSError as err:
+        raise TextclfError(f"cannot listen on {host}:{port}: {err.strerror or err}: choose another --port or --host") from err

@@ -21,17 +21,19 @@ def print_run_summary(m: dict) -> None:
     if m["encoder"] == "tfidf":
         console.print(f"C {m['C']} (chosen on validation), {m['features']:,} n-gram features, {m['wall_seconds']:.1f}s wall")
     else:
+        stopped = f" ({m['stopped_by']})" if m.get("stopped_by") else ""
         console.print(
-            f"best epoch {m['best_epoch']} of {m['epochs']}, {m['wall_seconds']:.1f}s wall, "
+            f"best epoch {m['best_epoch']} of {m['epochs']}{stopped}, {m['wall_seconds']:.1f}s wall, "
             f"{m['train_tokens_per_second']:,.0f} train tokens/s, {m['parameters']['total']:,} parameters"
         )
     run_dir = os.path.dirname(m["best_checkpoint"])
     console.print(f"best checkpoint: {m['best_checkpoint']}", soft_wrap=True)
     console.print(f"metrics: {os.path.join(run_dir, 'metrics.json')}", soft_wrap=True)
-    logs = [os.path.join(run_dir, "logs", "metrics.csv")]
+    logs = [path for path in [os.path.join(run_dir, "logs", "metrics.csv")] if os.path.exists(path)]
     if os.path.isdir(os.path.join(run_dir, "tensorboard")):
         logs.append(f"tensorboard --logdir {os.path.join(run_dir, 'tensorboard')}")
-    console.print("logs: " + ", ".join(logs), soft_wrap=True)
+    if logs:  # a TF-IDF baseline fits in one step and keeps no logs
+        console.print("logs: " + ", ".join(logs), soft_wrap=True)
 
 
 def print_evaluation(r: dict) -> None:

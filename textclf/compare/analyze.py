@@ -19,6 +19,7 @@ from textclf.compare.representations import Member, analysed_texts, untrained_ve
 from textclf.errors import TextclfError
 
 FILES = ("report.md", "representations.json", "representations_cka.png", "representations_map.png")
+MARKER = ".textclf-analysis"  # written into --output: the files above in it are an analysis's to replace
 
 
 def checkpoints_of(paths: list[str]) -> list[tuple[str, str]]:
@@ -47,8 +48,7 @@ def analyze(paths: list[str], source: dict | None, split: str, output: str, over
     from textclf.serve.evaluate import labelled_split
     from textclf.serve.loading import load_classifier
 
-    if any(os.path.exists(os.path.join(output, f)) for f in FILES) and not overwrite:
-        raise TextclfError(f"--output {output} holds an earlier analysis: choose another folder or pass --overwrite")
+    _check_output(output, overwrite)
     checkpoints = checkpoints_of(paths)
     if len(checkpoints) < 2:
         raise TextclfError("give at least two checkpoints to compare")
@@ -79,6 +79,8 @@ def analyze(paths: list[str], source: dict | None, split: str, output: str, over
     res.update(of=len(texts), split=split, data=source, checkpoints=dict(checkpoints))
     res["findings"] = representations.findings(res)
     os.makedirs(output, exist_ok=True)
+    with open(os.path.join(output, MARKER), "w", encoding="utf-8") as f:
+        f.write("textclf analyze\n")
     plots.similarity_chart(res, os.path.join(output, "representations_cka.png"))
     plots.maps_chart(representations.maps(members, vectors, gold), first.label_names,
                      os.path.join(output, "representations_map.png"))
@@ -91,3 +93,25 @@ def analyze(paths: list[str], source: dict | None, split: str, output: str, over
         f.write("\n".join(lines + representation_lines(res, split)) + "\n")
     return res
 
+
+def _check_output(output: str, overwrite: bool) -> None:
+    """--output may hold an earlier analysis (replaced with `overwrite`), never other files of the names it writes."""
+    present = [f for f in FILES if os.path.exists(os.path.join(output, f))]
+    if not present:
+        return
+    if not _is_analysis(output):
+        raise TextclfError(f"--output {output} holds {', '.join(present)}, which textclf analyze did not write; nothing "
+                           "was touched: choose another folder")
+    if not overwrite:
+        raise TextclfError(f"--output {output} holds an earlier analysis: choose another folder or pass --overwrite")
+
+
+def _is_analysis(output: str) -> bool:
+    """Whether `output` holds an analysis: its marker, or (written before the marker) its representations.json."""
+    if os.path.exists(os.path.join(output, MARKER)):
+        return True
+    try:
+        with open(os.path.join(output, "representations.json"), encoding="utf-8") as f:
+            return "checkpoints" in json.load(f)
+    except (OSError, ValueError, TypeError):
+        return False

@@ -49,24 +49,25 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
     cli = parse_train_args([*base, "--seed", str(seeds[0])])
     dm = cli.datamodule
     check_writable(output, "--output")
-    with signals_as_interrupts(), RunDirLock(output):
-        recover_replaced(output)
+    folder = os.path.realpath(output)  # a symlink's folder is what is locked, moved aside and put back
+    with signals_as_interrupts(), RunDirLock(folder):
+        recover_replaced(folder)
         dm.prepare_data()
         dm.setup("fit")
         fingerprint = {"config": _config_fingerprint(cli, budget_args), "data": _data_fingerprint(dm)}
         aside = None
         try:
             with signals_deferred():  # where the replaced output went is known before a signal acts on it
-                aside = _claim_output(output, fingerprint, overwrite)
+                aside = _claim_output(folder, fingerprint, overwrite)
             code = _compare(cli, config, base, encoders, seeds, axes, budget_args, output, tfidf)
         except Interrupted as stop:
             if aside:
-                put_back(output, aside)
+                put_back(folder, aside)
                 raise Interrupted(stop.signum, f"interrupted: the comparison it was replacing is back in {output}") from None
             raise Interrupted(stop.signum, "interrupted: run the same command again to continue where it stopped") from None
         except BaseException:
             if aside:
-                put_back(output, aside)
+                put_back(folder, aside)
             raise
         if aside:
             with contextlib.suppress(Interrupted), signals_deferred():

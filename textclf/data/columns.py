@@ -88,12 +88,26 @@ def _check_one_kind(values: Sequence, label: str, split: str) -> None:
                            f"(e.g. {numbers[0]!r} and {word!r}): write every label the same way")
 
 
-def infer_label_names(train: datasets.Dataset, label: str) -> list[str]:
-    """ClassLabel names when the dataset has them, else the train split's values in a sorted, fixed order."""
+# Above this many distinct numbers, a label column looks like scores or ids rather than classes.
+MAX_NUMBER_CLASSES = 100
+TRUST_HINT = ("choose the column of classes with --data.label_column, or pass --data.trust_labels true to take "
+              "its values as classes")
+
+
+def infer_label_names(train: datasets.Dataset, label: str, trust: bool = False) -> list[str]:
+    """ClassLabel names when the dataset has them, else the train split's values in a sorted, fixed order.
+
+    Values that do not look like classes are an error unless `trust`: numbers with decimals, more than
+    MAX_NUMBER_CLASSES distinct numbers, or so many classes that most have a single example. Names that
+    differ only in case or surrounding spaces are kept apart, with a warning naming them."""
     feature = train.features[label]
     if isinstance(feature, datasets.ClassLabel):
         return list(feature.names)
-    names = set(value_names(train, label)) - {None}
+    values = value_names(train, label)
+    names = set(values) - {None}
+    if not trust:
+        _check_classes(train[label][:], values, names, label)
+    _warn_near_duplicates(names, label)
     if all(n.lstrip("-").isdigit() for n in names):
         names = [str(n) for n in sorted(int(n) for n in names)]
     else:
@@ -101,6 +115,36 @@ def infer_label_names(train: datasets.Dataset, label: str) -> list[str]:
     if len(names) < 2:
         raise TextclfError(f"the train split has {len(names)} class(es) {names} in column {label!r}: a classifier needs at least two")
     return names
+
+
+def _check_classes(raw: Sequence, values: Sequence[str | None], names: set[str], label: str) -> None:
+    numbers = [v for v in raw if _is_number(v) and v == v]  # NaN is a missing label, said elsewhere
+    fractional = [v for v in numbers if isinstance(v, float) and not v.is_integer()]
+    if fractional:
+        raise TextclfError(f"label column {label!r} holds numbers with decimals (e.g. {fractional[0]!r}): scores, not "
+                           f"classes; {TRUST_HINT}")
+    if numbers and len(names) > MAX_NUMBER_CLASSES:
+        raise TextclfError(f"label column {label!r} holds {len(names):,} distinct numbers: scores or ids, not classes; "
+                           f"{TRUST_HINT}")
+    counts: dict[str, int] = {}
+    for name in values:
+        if name is not None:
+            counts[name] = counts.get(name, 0) + 1
+    single = sum(1 for n in counts.values() if n == 1)
+    if len(counts) > 10 and single > len(counts) / 2:
+        raise TextclfError(f"label column {label!r} has {len(counts):,} classes in {sum(counts.values()):,} rows and "
+                           f"{single:,} of them have a single example: not classes to learn; {TRUST_HINT}")
+
+
+def _warn_near_duplicates(names: set[str], label: str) -> None:
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(name.strip().casefold(), []).append(name)
+    for group in groups.values():
+        if len(group) > 1:
+            log.warning("labels %s of column %r differ only in case or surrounding spaces: they are %d classes; write "
+                        "them one way if they mean one class", ", ".join(repr(n) for n in sorted(group)), label,
+                        len(group))
 
 
 def to_text_label(

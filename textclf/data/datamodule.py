@@ -23,7 +23,7 @@ from tokenizers import Tokenizer
 from textclf.data.batching import BucketBatchSampler, TokenizedSplit, collate_batch
 from textclf.data.encoding import TextEncoder, check_truncation, encode_split, length_stats
 from textclf.data.prepare import load_splits
-from textclf.data.sources import load_raw
+from textclf.data.sources import canonical_split, load_raw
 from textclf.data.tokenizer import (
     SPECIAL_TOKENS,
     TOKENIZERS,
@@ -73,6 +73,7 @@ class TextDataModule(L.LightningDataModule):
         seed: Optional[int] = None,
         bucket_batches: int = 50,
         num_workers: int = 0,
+        trust_labels: bool = False,
     ):
         """
         Args:
@@ -98,6 +99,8 @@ class TextDataModule(L.LightningDataModule):
             seed: seed of carved splits; unset: the run's --seed. Batch order follows the run's --seed.
             bucket_batches: batches per length-sorting chunk; larger means less padding, less randomness.
             num_workers: DataLoader workers; 0 collates in the training process (fastest on few cores).
+            trust_labels: take the label column's values as classes even where they look like scores or ids
+                (numbers with decimals, hundreds of numbers, mostly one example per class).
         """
         super().__init__()
         if tokenizer not in TOKENIZERS:
@@ -111,6 +114,8 @@ class TextDataModule(L.LightningDataModule):
         check_between("--data.val_fraction", val_fraction, 0.0, 1.0)
         check_between("--data.test_fraction", test_fraction, 0.0, 1.0)
         self.save_hyperparameters()
+        if files:
+            self.hparams.path = None  # the files are the data: the default path must not name the run or its errors
         self.tokenizer: Tokenizer | None = None
         self.label_names: list[str] = []
         self.splits: dict[str, TokenizedSplit] = {}
@@ -121,7 +126,9 @@ class TextDataModule(L.LightningDataModule):
     @property
     def source_name(self) -> str:
         """A short name of the data source, used in run directory names."""
-        src = self.hparams.path or (self.hparams.files or {}).get("train", "data")
+        files = dict(self.hparams.files or {})
+        train = next((f for split, f in files.items() if canonical_split(split) == "train"), None)
+        src = self.hparams.path or train or next(iter(files.values()), "data")
         return os.path.splitext(os.path.basename(os.path.normpath(src)))[0] or "data"
 
     @property
@@ -169,7 +176,7 @@ class TextDataModule(L.LightningDataModule):
             return  # idempotent: the CLI sets up before fit to report data errors before writing anything
         start = time.perf_counter()
         hp = self.hparams
-        splits, self.label_names = load_splits(**self.source)
+        splits, self.label_names = load_splits(**self.source, trust_labels=hp.trust_labels)
         self.tokenizer, tok_key = self._tokenizer(splits["train"])
         encoder = TextEncoder(self.tokenizer, hp.max_length, hp.truncation)  # one for all splits: its tables once
         for split, ds in splits.items():

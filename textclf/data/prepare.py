@@ -25,21 +25,23 @@ def load_splits(
     label_names: list[str] | None = None,
     single_split: str = "train",
     carve: bool = True,
+    trust_labels: bool = False,
 ) -> tuple[dict[str, datasets.Dataset], list[str]]:
     """Load, reduce to text/label, drop empty texts and (with `carve`) carve missing splits.
 
-    Without `label_names` they come from the train split; with them (evaluation of a trained model)
-    every label is matched by name and an unknown one is an error.
+    Without `label_names` they come from the train split (checked to look like classes unless
+    `trust_labels`); with them (evaluation of a trained model) every label is matched by name and an
+    unknown one is an error.
     """
     raw = load_raw(path, name, revision, files, encoding, single_split=single_split)
-    where = path or str(files)
+    where = ", ".join(files.values()) if files else path
     if label_names is None and "train" not in raw:
         raise TextclfError(f"{where} has no train split (it has {', '.join(raw)}): add one or set --data.files.train")
     first = raw["train"] if "train" in raw else next(iter(raw.values()))
     texts, label = resolve_columns(first.column_names, text_column, label_column, where)
     classes = "the model's classes"
     if label_names is None:
-        label_names, classes = infer_label_names(raw["train"], label), "the train split's labels"
+        label_names, classes = infer_label_names(raw["train"], label, trust_labels), "the train split's labels"
     splits = {}
     for split, ds in raw.items():
         t, lab = resolve_columns(ds.column_names, texts, label, f"the {split} split of {where}")

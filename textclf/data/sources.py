@@ -12,6 +12,7 @@ from pathlib import Path
 
 import datasets
 
+from textclf.data.json_lines import json_lines
 from textclf.errors import TextclfError
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def load_raw(
         raise TextclfError(f"{path} does not exist: give an existing file or folder, or a hub id such as stanfordnlp/imdb")
     else:
         raw = _load_hub(path, name, revision)
-    return _canonical_splits(raw, source=path or str(files))
+    return _canonical_splits(raw, source=", ".join(files.values()) if files else path)
 
 
 def _looks_like_path(path: str) -> bool:
@@ -106,6 +107,9 @@ def _load_files(files: dict[str, str], encoding: str | None) -> datasets.Dataset
     for split, file in files.items():
         if canonical_split(split) is None:
             raise TextclfError(f"unknown split {split!r} in --data.files; use train, validation (dev, val) or test")
+        if os.path.isdir(file):
+            raise TextclfError(f"{file} is a folder, not a file (given for split {split!r}): give a data file, or "
+                               "the folder as --data.path")
         if not os.path.isfile(file):
             raise TextclfError(f"{file} does not exist (given for split {split!r})")
         if os.path.getsize(file) == 0:
@@ -153,31 +157,24 @@ def _file_error(err: Exception, files: dict[str, str], encoding: str | None) -> 
     for file in files.values():
         bad = _bad_json_line(file, encoding) if _file_format(file)[0] == "json" else None
         if bad:
-            return TextclfError(f"{file} line {bad[0]} is not valid JSON ({bad[1]}): fix that line; "
-                                "a .jsonl file holds one JSON object per line")
+            return bad
     last = chain[-1]
     return TextclfError(f"could not read {which}: {type(last).__name__}: {str(last).splitlines()[0] if str(last) else ''}")
 
 
-def _bad_json_line(file: str, encoding: str | None) -> tuple[int, str] | None:
-    """The first line of a JSON-lines file that is not a JSON object, with the parser's reason."""
-    import json
-
+def _bad_json_line(file: str, encoding: str | None) -> TextclfError | None:
+    """The error of the first line of a JSON-lines file that is not a JSON object, or None."""
     with open(file, encoding=encoding or "utf-8", errors="replace") as f:
-        first = f.read(1)
-        if first == "[":
+        if f.read(1) == "[":
             return None  # one JSON array, not JSON lines: the datasets error says what is wrong
         f.seek(0)
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as err:
-                return number, err.msg
-            if not isinstance(value, dict):
-                return number, f"a {type(value).__name__}, not an object"
+        try:
+            for _ in json_lines(f, file):
+                pass
+        except TextclfError as err:
+            return err
     return None
+
 
 
 def _parse_fasttext(ds: datasets.Dataset, file: str) -> datasets.Dataset:

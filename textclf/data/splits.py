@@ -38,7 +38,8 @@ def carve(
     if stratify is None:
         log.warning("a class has a single example: the %s split is carved without stratification", name)
     rest, cut = train_test_split(idx, test_size=fraction, random_state=seed, stratify=stratify)
-    log.info("carved %d %s examples (%.0f%%, stratified, seed %d) from train", len(cut), name, 100 * fraction, seed)
+    log.info("carved %d %s examples (%.0f%%, %s, seed %d) from train", len(cut), name, 100 * fraction,
+             "stratified" if stratify is not None else "not stratified", seed)
     return ds.select(np.sort(rest)), ds.select(np.sort(cut))
 
 

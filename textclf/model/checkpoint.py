@@ -13,12 +13,13 @@ import contextlib
 import os
 import pickle
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import torch
 
 from textclf.errors import TextclfError
+from textclf.files import write_whole
 from textclf.model.encoders import encoder_options, foreign_options, resolve_options
 from textclf.model.network import PARTS, NetworkConfig, TextNetwork
 
@@ -51,19 +52,6 @@ class Archive:
                    dict(archive.get("preprocessing", {})), dict(archive.get("data", {})))
 
 
-def write_whole(path: str, write: Callable[[str], None]) -> None:
-    """`write(tmp)` to a temporary file renamed over `path`: a failed or killed write leaves the earlier
-    file whole and no temporary file behind."""
-    path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-
-
 def save_checkpoint(ckpt: dict, path: str) -> None:
     """`torch.save` of a checkpoint dict, whole or not at all."""
     write_whole(path, lambda tmp: torch.save(ckpt, tmp))
@@ -75,6 +63,9 @@ def read_checkpoint(path: str, map_location="cpu") -> dict:
         raise TextclfError(f"checkpoint {path} does not exist: give the path of a best.ckpt or last.ckpt from a textclf run")
     if os.path.isdir(path):
         raise TextclfError(f"{path} is a folder: give the checkpoint file inside it, e.g. {os.path.join(path, 'best.ckpt')}")
+    if str(path).lower().endswith(".onnx"):
+        raise TextclfError(f"{path} is an ONNX model: predict, evaluate and serve take it, but this needs a checkpoint "
+                           "(.ckpt) written by textclf train")
     if not zipfile.is_zipfile(path):  # torch.save writes zip archives; anything else is damaged or foreign
         raise TextclfError(f"{path} is not a readable checkpoint (corrupt or truncated?): retrain or copy it again")
     try:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from textclf.errors import TextclfError
+from textclf.files import check_output
 from textclf.model.checkpoint import CHECKPOINT_FORMAT, read_checkpoint, save_checkpoint
 from textclf.serve.predictions import Predictions
 
@@ -24,8 +25,7 @@ def make_ensemble(paths: Sequence[str], output: str, overwrite: bool = False) ->
     """Write the ensemble of the checkpoints `paths` to `output`; returns its archive."""
     if len(paths) < 2:
         raise TextclfError("an ensemble needs at least two checkpoints")
-    if os.path.exists(output) and not overwrite:
-        raise TextclfError(f"--output {output} exists: choose another path or pass --overwrite to replace it")
+    check_output(output, overwrite, inputs=paths)
     members = [read_checkpoint(p) for p in paths]
     labels = list(members[0]["textclf"]["label_names"])
     for path, member in zip(paths, members):
@@ -38,7 +38,6 @@ def make_ensemble(paths: Sequence[str], output: str, overwrite: bool = False) ->
                "data": dict(members[0]["textclf"].get("data", {})), "members": [m["textclf"] for m in members],
                "sources": [os.path.abspath(p) for p in paths]}
     state = {f"{i}.{key}": value for i, m in enumerate(members) for key, value in m["state_dict"].items()}
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     save_checkpoint({"textclf": archive, "state_dict": state}, output)  # an earlier file stays whole on failure
     return archive
 

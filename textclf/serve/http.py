@@ -8,7 +8,8 @@ Requests from many clients are micro-batched: the first waiting request opens a 
 when it holds `max_batch` texts or `max_wait_ms` has passed, and the whole batch runs as one call of the
 classifier's `predict_proba` (in one worker thread, so the model is never run twice at once). A text is
 encoded as in training (truncated to the checkpoint's max_length). A bad request gets 422 naming the
-problem; a body over `max_body_bytes` gets 413.
+problem; a body over `max_body_bytes` gets 413, counted on the bytes read whatever the headers say
+(a chunked body has no Content-Length).
 """
 
 from __future__ import annotations
@@ -100,10 +101,52 @@ class MicroBatcher:
                 start += len(batch)
 
 
+def too_large(max_body_bytes: int, size: int | None = None) -> str:
+    said = f"of {size:,} bytes " if size is not None else ""
+    return f"request body {said}is over the {max_body_bytes:,}-byte limit: send fewer texts per request"
+
+
+class BodyLimit:
+    """ASGI middleware: a request whose body is over `max_body_bytes` gets 413. A declared Content-Length
+    is refused before anything is read; any body, chunked included, stops being read at the limit."""
+
+    def __init__(self, app, max_body_bytes: int):
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from fastapi import HTTPException
+        from fastapi.responses import JSONResponse
+
+        length = dict(scope.get("headers") or []).get(b"content-length", b"").decode("latin-1")
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            response = JSONResponse(status_code=413, content={"detail": too_large(self.max_body_bytes, int(length))})
+            return await response(scope, receive, send)
+        read = 0
+
+        async def limited_receive():
+            nonlocal read
+            message = await receive()
+            if message["type"] == "http.request":
+                read += len(message.get("body", b""))
+                if read > self.max_body_bytes:  # FastAPI answers an HTTPException raised while reading the body
+                    raise HTTPException(status_code=413, detail=too_large(self.max_body_bytes))
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def _errors(errors) -> list[dict]:
+    """Pydantic's validation errors without the values sent: a NaN or Infinity in them is not JSON."""
+    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors]
+
+
 def create_app(clf: Predictions, max_batch: int = 64, max_wait_ms: float = 5.0, max_body_bytes: int = MAX_BODY_BYTES,
                name: str = "textclf"):
     """The FastAPI application serving `clf`."""
     from fastapi import FastAPI, HTTPException, Request
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
     batcher = MicroBatcher(clf.predict_proba, max_batch, max_wait_ms)
@@ -117,14 +160,11 @@ def create_app(clf: Predictions, max_batch: int = 64, max_wait_ms: float = 5.0, 
     app = FastAPI(title=f"{name}: text classification", lifespan=lifespan,
                   description=f"Labels: {', '.join(clf.label_names)}. The same records as `textclf predict`.")
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_body_bytes:
-            return JSONResponse(status_code=413, content={
-                "detail": f"request body of {int(length):,} bytes is over the {max_body_bytes:,}-byte limit: "
-                          "send fewer texts per request"})
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, err: RequestValidationError):
+        return JSONResponse(status_code=422, content={"detail": _errors(err.errors())})
 
     @app.post("/predict", response_model=list[Prediction])
     async def predict(req: PredictRequest) -> list[dict]:

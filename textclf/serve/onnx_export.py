@@ -32,12 +32,12 @@ def export_onnx(checkpoint: str, output: str, overwrite: bool = False) -> dict:
     import onnx
     import torch
 
+    from textclf.files import check_output, write_whole
     from textclf.model import speed
-    from textclf.model.checkpoint import network_from, read_checkpoint, write_whole
+    from textclf.model.checkpoint import network_from, read_checkpoint
     from textclf.serve.classifier import Classifier
 
-    if os.path.exists(output) and not overwrite:
-        raise TextclfError(f"--output {output} exists: choose another path or pass --overwrite to replace it")
+    check_output(output, overwrite, inputs=[checkpoint])
     ckpt = read_checkpoint(checkpoint)
     if "network" not in ckpt["textclf"]:
         raise TextclfError(f"{checkpoint} is a {ckpt['textclf'].get('kind', 'non-network')} model: only a single "
@@ -67,7 +67,6 @@ def export_onnx(checkpoint: str, output: str, overwrite: bool = False) -> dict:
                                    "not written; please report this encoder's config")
             checked["max_abs_diff"] = diff
 
-        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         write_whole(output, write)
     return {"output": output, "max_abs_diff": checked["max_abs_diff"], "bytes": os.path.getsize(output),
             "encoder": archive.network.encoder}

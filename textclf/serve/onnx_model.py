@@ -41,13 +41,21 @@ class OnnxClassifier(Predictions):
     def __init__(self, path: str):
         import onnx
 
-        meta = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+        try:
+            meta = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+        except Exception as err:  # protobuf's DecodeError and others: not an ONNX file, or a truncated one
+            raise TextclfError(f"{path} is not a readable ONNX model (truncated, or not ONNX?): export it again with "
+                               "textclf export CKPT --format onnx") from err
         if METADATA not in meta:
             raise TextclfError(f"{path} is not an ONNX model exported by textclf export: export one with "
                                "textclf export CKPT --format onnx")
         self.archive = Archive.from_dict(upgrade_archive(json.loads(meta[METADATA])))
         self.path = path
-        self.session = onnx_session(path)
+        try:
+            self.session = onnx_session(path)
+        except Exception as err:  # onnxruntime's own errors: a model it cannot run
+            raise TextclfError(f"onnxruntime cannot run {path} ({str(err).splitlines()[0][:200]}): export it "
+                               "again with textclf export") from err
         self.label_names = list(self.archive.label_names)
         self.data_source = self.archive.data_source
         pre = self.archive.preprocessing

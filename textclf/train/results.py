@@ -16,8 +16,9 @@ from textclf.train.module import MONITOR, load_module
 
 
 def final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: RunHistory, accelerator,
-                  test: bool = True) -> dict:
-    """Validation and test metrics of the best checkpoint (reloaded from its file), written to metrics.json."""
+                  test: bool = True, stopped_by: str | None = None) -> dict:
+    """Validation and test metrics of the best checkpoint (reloaded from its file), written to metrics.json.
+    `stopped_by`: why training ended (early stopping, max_epochs, ...)."""
     if not best_path or not os.path.exists(best_path):
         raise TextclfError(f"training produced no best checkpoint in {run_dir}: train for at least one epoch")
     model = load_module(best_path)
@@ -35,6 +36,7 @@ def final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: Run
         "test": {k.removeprefix("test_"): v for k, v in scores.items()} if scores else None,
         "best_epoch": best_epoch.get("epoch"),
         "seconds_to_best": best_epoch.get("elapsed"),
+        "stopped_by": stopped_by,
         "wall_seconds": round(history.elapsed(), 3),  # training and validation, over all pieces of a resumed run
         "parameters": model.network.parameter_counts(),
         "data": dm.stats,
@@ -47,9 +49,12 @@ def final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: Run
 
 def write_run_files(cli, run_dir: str) -> None:
     """config.yaml (the whole resolved config of a parsed `textclf train`, to resume or repeat the run)
-    and tokenizer.json."""
+    and tokenizer.json. What one command did to the folder (--overwrite, --resume) is not the run's
+    config: it is saved off, so that `--resume` works on the saved config."""
+    config = cli.config.clone()
+    config.overwrite = config.resume = False
     with open(os.path.join(run_dir, "config.yaml"), "w", encoding="utf-8") as f:
-        f.write(cli.parser.dump(cli.config, skip_none=False, skip_link_targets=False))
+        f.write(cli.parser.dump(config, skip_none=False, skip_link_targets=False))
     with open(os.path.join(run_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
         f.write(cli.datamodule.tokenizer_json)
 

@@ -17,6 +17,7 @@ import glob
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -61,15 +62,30 @@ def check_writable(run_dir: str, flag: str = "--run_dir") -> None:
         raise TextclfError(f"{flag} {run_dir} cannot be written ({parent} is not writable): choose another folder")
 
 
-def check_replaceable(run_dir: str, flag: str = "--run_dir") -> None:
-    """`--overwrite` on run_dir: only a textclf run, never the working directory or a folder above it."""
+# What textclf writes into a run directory (textclf compare adds analysis.json and vectors.npy to its runs);
+# `--overwrite` replaces a run holding nothing else
+RUN_FILES = {MARKER, "config.yaml", "tokenizer.json", "best.ckpt", "last.ckpt", "metrics.json", "logs", "tensorboard",
+             "analysis.json", "vectors.npy"}
+TEMPORARY = re.compile(r".*\.tmp-\d+$")  # a write a killed process left (textclf.files.write_whole)
+
+
+def check_replaceable(run_dir: str, flag: str = "--run_dir", shown: str | None = None) -> None:
+    """`--overwrite` on run_dir: only a textclf run holding nothing but what textclf wrote, never the
+    working directory or a folder above it. `shown`: the path as the user gave it, for messages."""
+    shown = shown or run_dir
     path, cwd = os.path.realpath(run_dir), os.path.realpath(os.getcwd())
     if cwd == path or cwd.startswith(path.rstrip(os.sep) + os.sep):
-        raise TextclfError(f"{flag} {run_dir} is the working directory or holds it and cannot be replaced: "
+        raise TextclfError(f"{flag} {shown} is the working directory or holds it and cannot be replaced: "
                            "choose another folder")
     if holds_files(run_dir) and not is_run(run_dir):
-        raise TextclfError(f"{flag} {run_dir} holds files that are not a textclf run (no {MARKER} and config.yaml); "
+        raise TextclfError(f"{flag} {shown} holds files that are not a textclf run (no {MARKER} and config.yaml); "
                            "nothing was touched: choose another folder")
+    theirs = sorted(name + ("/" if os.path.isdir(os.path.join(run_dir, name)) else "") for name in os.listdir(run_dir)
+                    if name not in RUN_FILES and not TEMPORARY.match(name)) if os.path.isdir(run_dir) else []
+    if theirs:
+        listed = ", ".join(theirs[:5]) + (", ..." if len(theirs) > 5 else "")
+        raise TextclfError(f"{flag} {shown} holds files textclf did not write ({listed}), which --overwrite would "
+                           "delete; nothing was touched: move them out of it first, or choose another folder")
 
 
 def aside_path(run_dir: str) -> str:
@@ -98,7 +114,7 @@ def replaced_runs(run_dir: str) -> list[str]:
 
 def check_not_being_replaced(checkpoint: str) -> None:
     """Refuse a checkpoint whose run an `--overwrite` has moved aside: it may be half a new run."""
-    run_dir = os.path.dirname(os.path.abspath(checkpoint))
+    run_dir = os.path.dirname(os.path.realpath(checkpoint))
     left = replaced_runs(run_dir)
     if left and os.path.isdir(run_dir):
         raise TextclfError(f"{run_dir} is being replaced by `textclf train --overwrite`, or was when it was killed, "
@@ -132,11 +148,14 @@ def in_run_dir(run_dir: str, overwrite: bool, resume: bool, prepare: Callable[[]
     if resume and overwrite:
         raise TextclfError(RESUME_OR_OVERWRITE)
     check_writable(run_dir)
-    with signals_as_interrupts(), RunDirLock(run_dir):
-        recover_replaced(run_dir)
-        _check_run_dir(run_dir, overwrite=overwrite, resume=resume)
+    # the folder itself, wherever a symlink given as --run_dir points: it is what is locked, moved aside
+    # and put back (moving the link would leave the old run behind as <link>.replaced-<pid>)
+    folder = os.path.realpath(run_dir)
+    with signals_as_interrupts(), RunDirLock(folder):
+        recover_replaced(folder)
+        _check_run_dir(folder, overwrite=overwrite, resume=resume, shown=run_dir)
         prepare()
-        claim = _Claim(run_dir, resumed=resume)
+        claim = _Claim(folder, resumed=resume)
         try:
             with signals_deferred():  # the claim is recorded whole, so that an interrupt can undo exactly it
                 _claim_run_dir(claim, overwrite=overwrite)
@@ -153,19 +172,19 @@ def in_run_dir(run_dir: str, overwrite: bool, resume: bool, prepare: Callable[[]
     return result
 
 
-def _check_run_dir(run_dir: str, overwrite: bool, resume: bool) -> None:
+def _check_run_dir(run_dir: str, overwrite: bool, resume: bool, shown: str) -> None:
     """Refuse to train into an existing folder unless told to replace or continue the run in it."""
     if resume or not holds_files(run_dir):
         return
     if overwrite:
-        check_replaceable(run_dir)
+        check_replaceable(run_dir, shown=shown)
     elif is_run(run_dir):
         raise TextclfError(
-            f"run directory {run_dir} already holds a run: pass --overwrite to replace it, "
+            f"run directory {shown} already holds a run: pass --overwrite to replace it, "
             "--resume to continue it, or choose another --run_dir"
         )
     else:
-        raise TextclfError(f"--run_dir {run_dir} holds files that are not a textclf run: choose another folder")
+        raise TextclfError(f"--run_dir {shown} holds files that are not a textclf run: choose another folder")
 
 
 @dataclass

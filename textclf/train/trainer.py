@@ -1,4 +1,4 @@
-"""The Lightning Trainer of a run and its fit: our callbacks (best/last checkpoints, early stopping, the
+"""The Lightning Trainer of a run and its fit: our callbacks (best.ckpt and last.ckpt, early stopping, the
 history, random states), loggers and display, atomic checkpoint writes, and a resumed fit from last.ckpt."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.plugins.io import CheckpointIO
 
 from textclf.errors import Interrupted, TextclfError
@@ -18,7 +18,7 @@ from textclf.train.console import EpochBar, EpochsFromOne, epoch_reporter
 from textclf.train.history import RunHistory
 from textclf.train.module import MONITOR
 from textclf.train.results import final_metrics, write_run_files
-from textclf.train.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState
+from textclf.train.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState, run_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +28,14 @@ def fit(cli, run_dir: str, worker: bool, callbacks: Sequence[L.Callback] = (), t
     best checkpoint; returns metrics.json's content (None on DDP worker ranks)."""
     config, dm, model = cli.config, cli.datamodule, cli.model
     history = RunHistory()
-    best = ModelCheckpoint(dirpath=run_dir, filename="best", monitor=MONITOR, mode="max", save_last=True,
-                           save_top_k=1, enable_version_counter=False, auto_insert_metric_name=False)
-    callbacks = [best, EarlyStopping(monitor=MONITOR, mode="max", patience=config["patience"]), history, RandomState(),
-                 *callbacks]
-    trainer = L.Trainer(**_trainer_config(cli, run_dir, callbacks))
+    best, last_epoch = run_checkpoints(run_dir)
+    early = EarlyStopping(monitor=MONITOR, mode="max", patience=config["patience"])
+    callbacks = [best, last_epoch, early, history, RandomState(), *callbacks]
+    last = os.path.join(run_dir, "last.ckpt")
+    done = epochs_done(last) if config["resume"] else None
+    trainer = L.Trainer(**_trainer_config(cli, run_dir, callbacks, done))
     if not worker and not config["resume"]:
         write_run_files(cli, run_dir)
-    last = os.path.join(run_dir, "last.ckpt")
     try:
         trainer.fit(model, dm, ckpt_path=last if config["resume"] else None, weights_only=True)
     except RuntimeError as err:
@@ -53,16 +53,32 @@ def fit(cli, run_dir: str, worker: bool, callbacks: Sequence[L.Callback] = (), t
         return None
     if trainer.interrupted:
         raise Interrupted(signal.SIGINT)
-    return final_metrics(run_dir, best.best_model_path, dm, history, config["trainer"]["accelerator"], test)
+    return final_metrics(run_dir, best.best_model_path, dm, history, config["trainer"]["accelerator"], test,
+                         stopped_by=_stopped_by(trainer, early))
 
 
-def _trainer_config(cli, run_dir: str, callbacks: list) -> dict:
-    """The Trainer's arguments: the user's, our callbacks and loggers, and a smoke run for fast_dev_run."""
+def epochs_done(checkpoint: str) -> int:
+    """How many epochs a run's checkpoint has finished (read without loading its tensors)."""
+    return int(torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)["epoch"]) + 1
+
+
+def _stopped_by(trainer: L.Trainer, early: EarlyStopping) -> str:
+    """Why training ended: early stopping, max_epochs, or another limit of the Trainer (max_time, max_steps)."""
+    if early.stopped_epoch > 0:
+        return "early stopping"
+    if trainer.max_epochs is not None and trainer.max_epochs > 0 and trainer.current_epoch >= trainer.max_epochs:
+        return "max_epochs"
+    return "a Trainer limit (max_time or max_steps)"
+
+
+def _trainer_config(cli, run_dir: str, callbacks: list, epochs_done: int | None) -> dict:
+    """The Trainer's arguments: the user's, our callbacks and loggers, and a smoke run for fast_dev_run.
+    `epochs_done`: a resumed run's finished epochs (None: a new run)."""
     trainer_config = dict(cli.config_init["trainer"])
     user_callbacks = trainer_config.pop("callbacks", None) or []
     trainer_config["callbacks"] = callbacks + (user_callbacks if isinstance(user_callbacks, list) else [user_callbacks])
     if trainer_config.get("logger") in (None, True):
-        trainer_config["logger"] = _loggers(run_dir)
+        trainer_config["logger"] = _loggers(run_dir, epochs_done)
     # our own display (textclf.train.console), never Lightning's default bar
     trainer_config["callbacks"] += epoch_reporter(trainer_config.get("enable_progress_bar") is not False)
     trainer_config["enable_progress_bar"] = any(isinstance(c, EpochBar) for c in trainer_config["callbacks"])
@@ -81,8 +97,8 @@ def _trainer_config(cli, run_dir: str, callbacks: list) -> dict:
     return trainer_config
 
 
-def _loggers(run_dir: str) -> list:
-    loggers = [AppendingCSVLogger(run_dir, name="logs", version="")]
+def _loggers(run_dir: str, epochs_done: int | None) -> list:
+    loggers = [AppendingCSVLogger(run_dir, name="logs", version="", keep_epochs=epochs_done)]
     try:
         import tensorboard  # noqa: F401  (only when the user has it)
         from lightning.pytorch.loggers import TensorBoardLogger

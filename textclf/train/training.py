@@ -8,6 +8,8 @@ rules; what makes --resume exact is resume's; how signals become interrupts is s
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Sequence
 from datetime import datetime
@@ -18,6 +20,8 @@ from textclf.model.checkpoint import read_checkpoint
 from textclf.train.arguments import parse_train_args
 from textclf.train.run_dir import in_run_dir
 from textclf.train.trainer import fit
+
+log = logging.getLogger(__name__)
 
 RUN_DIR_ENV = "TEXTCLF_RUN_DIR"  # passes rank 0's run directory to DDP worker processes
 
@@ -34,6 +38,8 @@ def train(argv: list[str], callbacks: Sequence[L.Callback] = (), test: bool = Tr
         cli.model.build(dm.facts())
         return fit(cli, run_dir, worker=True, callbacks=callbacks, test=test)
     resume = config["resume"]
+    if resume and (finished := finished_run(run_dir, config["trainer"]["max_epochs"])) is not None:
+        return finished
 
     def prepare() -> None:
         if resume:
@@ -49,7 +55,29 @@ def train(argv: list[str], callbacks: Sequence[L.Callback] = (), test: bool = Tr
         finally:
             os.environ.pop(RUN_DIR_ENV, None)  # the next run in this process (compare, tune) picks its own
 
-    return in_run_dir(run_dir, config["overwrite"], resume, prepare, work)
+    # a resumed run's saved config may say --overwrite (runs of earlier versions saved it): resume wins
+    return in_run_dir(run_dir, config["overwrite"] and not resume, resume, prepare, work)
+
+
+def finished_run(run_dir: str, max_epochs: int | None) -> dict | None:
+    """metrics.json of a run that `--resume` has nothing left to do for, saying so; None when it has: the
+    run stopped before its end, or it reached max_epochs and a larger one is asked for now."""
+    metrics_path, last = os.path.join(run_dir, "metrics.json"), os.path.join(run_dir, "last.ckpt")
+    if not os.path.exists(metrics_path) or not os.path.exists(last):
+        return None
+    with open(metrics_path, encoding="utf-8") as f:
+        metrics = json.load(f)
+    done = int(read_checkpoint(last)["epoch"]) + 1  # read safely: a damaged or unsafe file is an error here
+    if done != metrics.get("epochs"):
+        return None  # metrics.json is older than last.ckpt: the run went on after it and stopped
+    stopped_by = metrics.get("stopped_by")
+    # more epochs asked for a run that ended at its max_epochs (or of a version that did not say why): train on
+    if stopped_by in (None, "max_epochs") and max_epochs is not None and (max_epochs < 0 or max_epochs > done):
+        return None
+    why = f" ({stopped_by})" if stopped_by else ""
+    more = " (a larger --trainer.max_epochs trains it further)" if stopped_by in (None, "max_epochs") else ""
+    log.warning("run %s finished after epoch %d%s: nothing to resume%s", run_dir, done, why, more)
+    return metrics
 
 
 def resolve_run_dir(config, dm) -> str:

@@ -68,13 +68,21 @@ def suggest(trial, encoder: str) -> dict[str, object]:
     return params
 
 
-def starting_point(base: list[str], encoder: str) -> dict[str, object]:
+def checked_config(base: list[str], encoder: str):
+    """The trials' shared config, parsed, with its data source loaded once: a bad flag or data that does
+    not load is a one-line error before the search writes anything."""
+    from textclf.train.arguments import parse_train_args
+
+    cli = parse_train_args([*base, "--model.encoder", encoder])
+    cli.datamodule.prepare_data()
+    return cli.config
+
+
+def starting_point(config, encoder: str) -> dict[str, object]:
     """The base config's own values of the searched keys (the encoder's defaults where unset), those
     inside the space: the first trial, so the search starts from what training without it would do."""
     from textclf.model.encoders import encoder_options
-    from textclf.train.arguments import parse_train_args
 
-    config = parse_train_args([*base, "--model.encoder", encoder]).config
     defaults = encoder_options(encoder)
     point = {}
     for key, (kind, *spec) in search_space(encoder).items():
@@ -111,16 +119,19 @@ def tune(base: list[str], encoder: str, budget_seconds: int, output: str, max_tr
     import optuna
 
     encoder_class(encoder)
-    os.makedirs(os.path.join(output, "trials"), exist_ok=True)
+    config = checked_config(base, encoder)
     _claim(output, {"base": base, "encoder": encoder})
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # errors: a trial's own error is raised as it is, without Optuna's warning and traceback before it
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(
         study_name="textclf", storage=f"sqlite:///{os.path.abspath(os.path.join(output, 'study.db'))}",
-        direction="maximize", load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=seed),
+        direction="maximize", load_if_exists=True,
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
     )
+    # a sampler seeded anew for each call: the same seed again would draw the first call's parameters again
+    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
     if not study.trials:
-        study.enqueue_trial(starting_point(base, encoder))
+        study.enqueue_trial(starting_point(config, encoder))
     for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # a trial a killed call left running
     started = time.perf_counter()
@@ -159,7 +170,8 @@ def tune(base: list[str], encoder: str, budget_seconds: int, output: str, max_tr
 
 
 def _claim(output: str, recorded: dict) -> None:
-    """An output folder serves one search: the same base flags and encoder, or it is refused."""
+    """An output folder serves one search: new, or a search with the same base flags and encoder (which
+    the call continues); anything else is refused with nothing written."""
     path = os.path.join(output, MANIFEST)
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
@@ -168,8 +180,11 @@ def _claim(output: str, recorded: dict) -> None:
             raise TextclfError(f"--output {output} holds a search with other flags or another encoder: "
                                "choose another --output (or repeat that search's flags to continue it)")
         return
-    if os.listdir(os.path.join(output, "trials")) or os.path.exists(os.path.join(output, "study.db")):
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise TextclfError(f"--output {output} is a file: give a folder for the search")
+    if os.path.isdir(output) and os.listdir(output):
         raise TextclfError(f"--output {output} holds files that are not a textclf search: choose another --output")
+    os.makedirs(os.path.join(output, "trials"), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(recorded, f, indent=2)
 
