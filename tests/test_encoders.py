@@ -3,6 +3,7 @@
 import pytest
 import torch
 from conftest import DATA
+from tiny_bert import tiny_architecture
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
@@ -29,9 +30,11 @@ SMALL = {"hidden_size": 24, "num_heads": 4, "ff_dim": 48, "max_positions": 300}
 
 
 def small_model(encoder, vocab, **options):
-    """A small network of `encoder` with 3 classes; of SMALL and `options`, only what the encoder takes."""
+    """A small network of `encoder` with 3 classes; of SMALL and `options`, only what the encoder takes (the
+    pretrained encoder: a tiny random BERT, tests/tiny_bert.py)."""
     torch.manual_seed(0)
-    taken = {k: v for k, v in {**SMALL, **options}.items() if k in encoder_options(encoder) and v is not None}
+    small = {**SMALL, "architecture": tiny_architecture(vocab, max_positions=600) if encoder == "pretrained" else None}
+    taken = {k: v for k, v in {**small, **options}.items() if k in encoder_options(encoder) and v is not None}
     return TextNetwork(NetworkConfig(encoder, vocab, 3, embedding_dim=32, encoder_options=taken))
 
 

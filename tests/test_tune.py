@@ -12,6 +12,7 @@ from conftest import ROOT
 from textclf.cli import main
 from textclf.data.datamodule import TextDataModule
 from textclf.model.encoders import encoder_options
+from textclf.model.network import NetworkConfig
 from textclf.train.module import LitTextClassifier
 from textclf.tune.search import search_space
 
@@ -50,6 +51,7 @@ def test_the_search_starts_from_the_config_as_it_is(search):
     # and the encoder's own where the model leaves them unset (bag pools by its default)
     defaults = {"model": signature_defaults(LitTextClassifier), "data": signature_defaults(TextDataModule)}
     defaults["model"].update({k: v for k, v in encoder_options("bag").items() if defaults["model"].get(k) is None})
+    defaults["model"]["embedding_dim"] = defaults["model"]["embedding_dim"] or NetworkConfig.embedding_dim
     assert set(first) == set(search_space("bag"))
     assert first == {key: defaults[key.split(".")[0]][key.split(".", 1)[1]] for key in first}
     assert first["model.pooling"] == encoder_options("bag")["pooling"]

@@ -13,6 +13,7 @@ from textclf.model.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
 from textclf.train.arguments import parse_train_args
 from textclf.train.results import write_metrics, write_run_files
 from textclf.train.run_dir import in_run_dir
+from textclf.train.training import prepare_data
 
 
 def baseline(argv: list[str]) -> dict:
@@ -25,8 +26,7 @@ def baseline(argv: list[str]) -> dict:
     run_dir = config["run_dir"] or os.path.join("runs", f"{dm.source_name}-tfidf-{datetime.now():%Y%m%d-%H%M%S}")
 
     def prepare() -> None:
-        dm.prepare_data()
-        dm.setup("fit")
+        prepare_data(cli)
 
     def work() -> dict:
         start = time.perf_counter()
@@ -34,7 +34,7 @@ def baseline(argv: list[str]) -> dict:
         scores, vec, clf = fit_tfidf(dm.tokenizer, split("train"), split("validation"),
                                      split("test") if "test" in dm.splits else None)
         archive = {"format": CHECKPOINT_FORMAT, "tokenizer": dm.tokenizer_json, "label_names": list(dm.label_names),
-                   "preprocessing": {}, "data": dm.source}
+                   "preprocessing": dm.preprocessing, "data": dm.source}
         best = os.path.join(run_dir, "best.ckpt")
         save_checkpoint(to_checkpoint(vec, clf, dm.num_classes, archive), best)
         write_run_files(cli, run_dir)

@@ -13,11 +13,11 @@ def run(argv: list[str]) -> int:
     from rich.table import Table
 
     from textclf.train.arguments import parse_train_args
+    from textclf.train.training import prepare_data
 
     cli = parse_train_args(argv)
     dm = cli.datamodule
-    dm.prepare_data()
-    dm.setup("fit")
+    prepare_data(cli)
     table = Table(title=f"{dm.source_name}: {dm.num_classes} classes, vocabulary {dm.vocab_size:,}")
     for col in ("split", "texts", "mean", "p50", "p95", "max", "truncated"):
         table.add_column(col, justify="left" if col == "split" else "right")

@@ -18,10 +18,11 @@ from textclf.data.tokenizer import PAD_ID
 
 
 class TokenizedSplit(torch.utils.data.Dataset):
-    """One split's token ids as a flat array + offsets; `dataset[indices]` is a padded batch."""
+    """One split's token ids as a flat array + offsets; `dataset[indices]` is a batch padded with `pad_id`
+    (textclf's tokenizers pad with 0; a pretrained model's tokenizer brings its own)."""
 
     def __init__(self, ids: Sequence[Sequence[int]] | None = None, labels: Sequence[int] | None = None, *,
-                 flat: np.ndarray | None = None, offsets: np.ndarray | None = None):
+                 flat: np.ndarray | None = None, offsets: np.ndarray | None = None, pad_id: int = PAD_ID):
         if flat is None:
             lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
             offsets = np.zeros(len(ids) + 1, dtype=np.int64)
@@ -32,16 +33,17 @@ class TokenizedSplit(torch.utils.data.Dataset):
         self.lengths = np.diff(self.offsets)
         n = len(self.lengths)
         self.labels = np.full(n, -1, dtype=np.int64) if labels is None else np.asarray(labels, dtype=np.int64)
+        self.pad_id = pad_id
 
     @classmethod
-    def from_arrow(cls, ds) -> TokenizedSplit:
+    def from_arrow(cls, ds, pad_id: int = PAD_ID) -> TokenizedSplit:
         """Build from an encoded `datasets.Dataset` (columns `ids`, `label`) without Python loops."""
         if ds._indices is not None:
             ds = ds.flatten_indices()
         column = ds.data.column("ids").combine_chunks()
         offsets = column.offsets.to_numpy()
         flat = column.values.to_numpy()[offsets[0]:offsets[-1]]
-        return cls(labels=ds.data.column("label").to_numpy(), flat=flat, offsets=offsets - offsets[0])
+        return cls(labels=ds.data.column("label").to_numpy(), flat=flat, offsets=offsets - offsets[0], pad_id=pad_id)
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -53,7 +55,7 @@ class TokenizedSplit(torch.utils.data.Dataset):
         indices = np.asarray(indices, dtype=np.int64)
         lengths = self.lengths[indices]
         width = max(int(lengths.max()), 1)
-        ids = np.full((len(indices), width), PAD_ID, dtype=np.int64)
+        ids = np.full((len(indices), width), self.pad_id, dtype=np.int64)
         for row, (i, n) in enumerate(zip(indices, lengths)):
             start = self.offsets[i]
             ids[row, :n] = self.flat[start:start + n]

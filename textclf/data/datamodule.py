@@ -25,9 +25,12 @@ from textclf.data.encoding import TextEncoder, check_truncation, encode_split, l
 from textclf.data.prepare import load_splits
 from textclf.data.sources import canonical_split, load_raw
 from textclf.data.tokenizer import (
+    PAD_ID,
     SPECIAL_TOKENS,
     TOKENIZERS,
+    GivenTokenizer,
     load_tokenizer_file,
+    tokenizer_from_json,
     tokenizer_recipe,
     train_tokenizer,
 )
@@ -117,6 +120,7 @@ class TextDataModule(L.LightningDataModule):
         if files:
             self.hparams.path = None  # the files are the data: the default path must not name the run or its errors
         self.tokenizer: Tokenizer | None = None
+        self.given: GivenTokenizer | None = None  # a model's own tokenizer (`use_tokenizer`)
         self.label_names: list[str] = []
         self.splits: dict[str, TokenizedSplit] = {}
         self.stats: dict[str, dict] = {}
@@ -144,9 +148,28 @@ class TextDataModule(L.LightningDataModule):
         return self.tokenizer.to_str()
 
     @property
+    def max_length(self) -> int:
+        """The most tokens a text keeps: --data.max_length, or fewer where a model's tokenizer takes fewer."""
+        return min(self.hparams.max_length, self.given.max_length) if self.given else self.hparams.max_length
+
+    @property
     def preprocessing(self) -> dict:
         """What prediction must repeat, besides the tokenizer, to see text as training did (stored in the checkpoint)."""
-        return {"max_length": self.hparams.max_length, "truncation": self.hparams.truncation}
+        pre = {"max_length": self.max_length, "truncation": self.hparams.truncation}
+        if self.given:
+            pre.update(prefix=list(self.given.prefix), suffix=list(self.given.suffix), pad_id=self.given.pad_id)
+        return pre
+
+    @property
+    def pad_id(self) -> int:
+        return self.given.pad_id if self.given else PAD_ID
+
+    def use_tokenizer(self, given: GivenTokenizer) -> None:
+        """Tokenize with a model's own tokenizer (a pretrained model's) instead of training one; before setup."""
+        if given.max_length < self.hparams.max_length:
+            log.info("max_length %d: the most %s takes (--data.max_length is %d)", given.max_length, given.name,
+                     self.hparams.max_length)
+        self.given = given
 
     def facts(self) -> DataFacts:
         """What the model is built from, once the data is set up."""
@@ -178,12 +201,13 @@ class TextDataModule(L.LightningDataModule):
         hp = self.hparams
         splits, self.label_names = load_splits(**self.source, trust_labels=hp.trust_labels)
         self.tokenizer, tok_key = self._tokenizer(splits["train"])
-        encoder = TextEncoder(self.tokenizer, hp.max_length, hp.truncation)  # one for all splits: its tables once
+        pre = self.preprocessing  # one encoder for all splits: its tables are built once
+        encoder = TextEncoder(self.tokenizer, self.max_length, hp.truncation, pre.get("prefix", ()), pre.get("suffix", ()))
         for split, ds in splits.items():
             enc = encode_split(ds, encoder, tok_key, split)
-            self.splits[split] = TokenizedSplit.from_arrow(enc)
+            self.splits[split] = TokenizedSplit.from_arrow(enc, self.pad_id)
             self.texts[split] = ds["text"][:]
-            self.stats[split] = {"examples": ds.num_rows, **length_stats(np.asarray(enc["full_length"]), hp.max_length)}
+            self.stats[split] = {"examples": ds.num_rows, **length_stats(np.asarray(enc["full_length"]), self.max_length)}
             s = self.stats[split]
             log.info(
                 "%-10s %6d texts, tokens mean %.1f p50 %.0f p95 %.0f max %d, truncated %.1f%%",
@@ -195,6 +219,10 @@ class TextDataModule(L.LightningDataModule):
 
     def _tokenizer(self, train: datasets.Dataset) -> tuple[Tokenizer, str]:
         hp = self.hparams
+        if self.given:
+            tok = tokenizer_from_json(self.given.json, self.given.name, pad_id=self.given.pad_id)
+            log.info("tokenizer: %s's own (vocabulary %d)", self.given.name, tok.get_vocab_size())
+            return tok, datasets.fingerprint.Hasher.hash((self.given.json, self.given.prefix, self.given.suffix))
         if hp.tokenizer_file:
             tok = load_tokenizer_file(hp.tokenizer_file)
             log.info("tokenizer: reused %s (vocabulary %d)", hp.tokenizer_file, tok.get_vocab_size())

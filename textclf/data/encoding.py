@@ -13,6 +13,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from textclf.data.latin1_words import Latin1Words
+from textclf.data.tokenizer import PAD_ID
 from textclf.errors import TextclfError
 
 if TYPE_CHECKING:  # imported where used: prediction encodes without it (a slow import)
@@ -38,14 +39,20 @@ class EncodedTexts:
 class TextEncoder:
     """Texts -> token ids, truncated: the one encoding path of training, evaluation and prediction.
 
-    For textclf's `word` tokenizer, Latin-1 texts are encoded by textclf.data.latin1_words (the same ids,
-    faster) once a call has FAST_PATH_TEXTS of them; the rest go through `tokenizers`."""
+    A pretrained model's tokenizer wraps each text in its special tokens (`prefix`, `suffix`: BERT's
+    [CLS] ... [SEP]), added after truncation so that they are always there; `max_length` counts the
+    text's own tokens. For textclf's `word` tokenizer, Latin-1 texts are encoded by
+    textclf.data.latin1_words (the same ids, faster) once a call has FAST_PATH_TEXTS of them; the rest go
+    through `tokenizers`."""
 
     FAST_PATH_TEXTS = 32  # fewer texts take `tokenizers` little time; the fast path first builds its tables (once)
 
-    def __init__(self, tokenizer: Tokenizer, max_length: int, side: str):
+    def __init__(self, tokenizer: Tokenizer, max_length: int, side: str, prefix: Sequence[int] = (),
+                 suffix: Sequence[int] = ()):
         check_truncation(side)
         self.tokenizer, self.max_length, self.side = tokenizer, max_length, side
+        self.prefix, self.suffix = list(prefix), list(suffix)
+        self.pad_id = PAD_ID  # what batches of these ids are padded with (text_encoder_of sets a model's own)
         self._latin1_words: Latin1Words | None | bool = False  # False: not looked for yet
 
     def latin1_words(self) -> Latin1Words | None:
@@ -75,7 +82,40 @@ class TextEncoder:
         keep = truncation_mask(full_lengths, self.max_length, self.side)
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(np.minimum(full_lengths, self.max_length), out=offsets[1:])
-        return EncodedTexts(full[keep], offsets, full_lengths)
+        flat = full[keep]
+        if self.prefix or self.suffix:
+            flat, offsets = wrap(flat, offsets, self.prefix, self.suffix)
+        return EncodedTexts(flat, offsets, full_lengths)
+
+
+def wrap(flat: np.ndarray, offsets: np.ndarray, prefix: Sequence[int], suffix: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Every text's ids (flat, offsets) with `prefix` before and `suffix` after them."""
+    p, s = len(prefix), len(suffix)
+    kept = np.diff(offsets)
+    new_offsets = np.zeros_like(offsets)
+    np.cumsum(kept + p + s, out=new_offsets[1:])
+    out = np.empty(int(new_offsets[-1]), dtype=np.int64)
+    # each id moves by its text's new start, past the prefix
+    out[np.repeat(new_offsets[:-1] + p - offsets[:-1], kept) + np.arange(len(flat))] = flat
+    for j, token in enumerate(prefix):
+        out[new_offsets[:-1] + j] = token
+    for j, token in enumerate(suffix):
+        out[new_offsets[1:] - s + j] = token
+    return out, new_offsets
+
+
+def text_encoder_of(tokenizer_json: str, preprocessing: dict, where: str = "the checkpoint") -> TextEncoder:
+    """The TextEncoder a checkpoint's archive describes: its tokenizer and preprocessing (max_length,
+    truncation, and a model's own special tokens and pad id; archives from before those were recorded
+    truncated at the head, and padded with textclf's [PAD] = 0)."""
+    from textclf.data.tokenizer import tokenizer_from_json
+
+    pad_id = preprocessing.get("pad_id")
+    tokenizer = tokenizer_from_json(tokenizer_json, where, pad_id=pad_id)
+    encoder = TextEncoder(tokenizer, int(preprocessing.get("max_length", 512)), preprocessing.get("truncation", "head"),
+                          preprocessing.get("prefix", ()), preprocessing.get("suffix", ()))
+    encoder.pad_id = PAD_ID if pad_id is None else int(pad_id)
+    return encoder
 
 
 def truncation_mask(lengths: np.ndarray, max_length: int, side: str) -> np.ndarray:

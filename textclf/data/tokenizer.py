@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -105,13 +106,26 @@ def train_tokenizer(
     return tok
 
 
-def tokenizer_from_json(text: str, where: str = "tokenizer JSON") -> Tokenizer:
-    """Rebuild a tokenizer from its JSON string (as stored in a checkpoint or tokenizer.json)."""
+@dataclass
+class GivenTokenizer:
+    """A tokenizer a model brings (a pretrained model's own) instead of one trained on the data."""
+
+    json: str  # the `tokenizers` JSON, without padding or truncation
+    prefix: list[int]  # special tokens before every text (BERT's [CLS])
+    suffix: list[int]  # and after it ([SEP])
+    pad_id: int
+    max_length: int  # the most tokens of a text the model takes: its positions less the special tokens
+    name: str  # where it came from, for messages
+
+
+def tokenizer_from_json(text: str, where: str = "tokenizer JSON", pad_id: int | None = None) -> Tokenizer:
+    """Rebuild a tokenizer from its JSON string (as stored in a checkpoint or tokenizer.json). A textclf
+    tokenizer pads with [PAD] = 0; a model's own (`pad_id` given) with its own pad token."""
     try:
         tok = Tokenizer.from_str(text)
     except Exception as err:
         raise TextclfError(f"{where} is not a valid tokenizer: {str(err).splitlines()[0]}") from err
-    if tok.token_to_id(PAD) != PAD_ID:
+    if pad_id is None and tok.token_to_id(PAD) != PAD_ID:
         raise TextclfError(f"{where} has no [PAD] token with id 0: train it with textclf")
     return tok
 

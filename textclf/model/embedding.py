@@ -31,6 +31,22 @@ def bigram_ids(ids: torch.Tensor, buckets: int) -> torch.Tensor:
     return (previous * HASH_PRIME + ids) % buckets
 
 
+def vectors_dim(path: str) -> int:
+    """The size of the vectors in a word2vec/GloVe text file (`.txt`/`.vec`, with or without the `count dim`
+    header), read from its first lines."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for n, line in enumerate(f):
+                parts = line.rstrip().split(" ")
+                if n == 0 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                    return int(parts[1])  # word2vec header: "count dim"
+                if len(parts) > 1:
+                    return len(parts) - 1
+    except OSError as err:
+        raise TextclfError(f"cannot read --model.pretrained_vectors {path}: {err.strerror}") from err
+    raise TextclfError(f"--model.pretrained_vectors {path} holds no vectors: give a word2vec or GloVe text file")
+
+
 class TokenEmbedding(nn.Module):
     def __init__(self, vocab_size: int, dim: int, dropout: float = 0.0, word_dropout: float = 0.0, bigrams: int = 0):
         """`bigrams`: buckets of hashed bigram vectors (0: none); `word_dropout`: share of tokens replaced by [UNK]."""
@@ -73,7 +89,7 @@ class TokenEmbedding(nn.Module):
                 if len(parts) - 1 != dim:
                     raise TextclfError(
                         f"{path} has {len(parts) - 1}-dimensional vectors but --model.embedding_dim is {dim}: "
-                        f"set --model.embedding_dim {len(parts) - 1}"
+                        f"drop --model.embedding_dim (the file's size is used) or set it to {len(parts) - 1}"
                     )
                 # an exact match wins over a case-folded one ("The" fills "the" only if "the" is absent)
                 idx, is_exact = vocab.get(parts[0]), True
@@ -87,6 +103,7 @@ class TokenEmbedding(nn.Module):
                     exact.add(idx)
         found = len(filled)
         coverage = found / max(len(vocab) - 1, 1)
-        log.info("pretrained vectors %s cover %.1f%% of the vocabulary (%d of %d)", path, 100 * coverage, found, len(vocab) - 1)
+        log.info("pretrained vectors %s cover %.1f%% of the vocabulary (%d of %d)%s", path, 100 * coverage, found,
+                 len(vocab) - 1, ", kept fixed" if freeze else "")
         weight.requires_grad_(not freeze)
         return coverage

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from textclf.model.embedding import TokenEmbedding
-from textclf.model.encoders import build_encoder
+from textclf.model.encoders import build_encoder, encoder_class
 from textclf.model.speed.fast_dropout import Dropout
 
 PARTS = ("embedding", "encoder", "head")
@@ -40,13 +40,15 @@ class NetworkConfig:
 
 
 class TextNetwork(nn.Module):
-    """(input_ids (B, T), lengths (B,)) -> logits (B, C)."""
+    """(input_ids (B, T), lengths (B,)) -> logits (B, C). An encoder that brings its own token embeddings
+    (a pretrained model) reads the ids itself; the network then has no `embedding`."""
 
     def __init__(self, config: NetworkConfig):
         super().__init__()
         self.config = config
-        self.embedding = TokenEmbedding(config.vocab_size, config.embedding_dim, config.embedding_dropout,
-                                        config.word_dropout, config.bigrams)
+        brings_embedding = getattr(encoder_class(config.encoder), "brings_embedding", False)
+        self.embedding = None if brings_embedding else TokenEmbedding(
+            config.vocab_size, config.embedding_dim, config.embedding_dropout, config.word_dropout, config.bigrams)
         self.encoder = build_encoder(config.encoder, config.embedding_dim, dropout=config.dropout,
                                      **config.encoder_options)
         d = self.encoder.output_dim
@@ -56,18 +58,27 @@ class TextNetwork(nn.Module):
             d = config.head_hidden
         self.head = nn.Sequential(*layers, nn.Linear(d, config.num_classes))
 
-    def pooled(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(B, T) ids, (B,) lengths -> (B, D): the vector the head sees."""
+    def _inputs(self, input_ids: torch.Tensor, lengths: torch.Tensor):
         lengths = lengths.clamp(min=1)  # a text whose tokens all normalise away still gets one slot
         mask = torch.arange(input_ids.shape[1], device=input_ids.device)[None, :] < lengths[:, None]  # (B, T)
-        x = self.embedding(input_ids)  # (B, T, E)
-        return self.encoder(x, lengths, mask)  # (B, D)
+        x = input_ids if self.embedding is None else self.embedding(input_ids)  # (B, T) ids or (B, T, E)
+        return x, lengths, mask
+
+    def pooled(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, T) ids, (B,) lengths -> (B, D): the vector the head sees."""
+        return self.encoder(*self._inputs(input_ids, lengths))  # (B, D)
+
+    def states(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T) ids, (B,) lengths -> one state per token (B, T', D) and their mask (B, T'), before pooling
+        (what a token-level objective reads)."""
+        return self.encoder.states(*self._inputs(input_ids, lengths))
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.head(self.pooled(input_ids, lengths))  # (B, C)
 
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters of each part and in total."""
-        counts = {name: sum(p.numel() for p in getattr(self, name).parameters()) for name in PARTS}
+        counts = {name: sum(p.numel() for p in getattr(self, name).parameters()) if getattr(self, name) is not None else 0
+                  for name in PARTS}
         counts["total"] = sum(counts.values())
         return counts

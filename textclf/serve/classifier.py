@@ -17,8 +17,7 @@ import numpy as np
 import torch
 
 from textclf.data.batching import BucketBatchSampler, TokenizedSplit
-from textclf.data.encoding import TextEncoder
-from textclf.data.tokenizer import tokenizer_from_json
+from textclf.data.encoding import text_encoder_of
 from textclf.errors import TextclfError, check_at_least
 from textclf.model.checkpoint import Archive
 from textclf.model.encoders import ENCODERS
@@ -64,17 +63,15 @@ class Classifier(Predictions):
             self.forward = FoldedRNN(self.model).eval()
             self.batch_size, threaded = self.forward.batch_size, self.forward.batch_threaded
         self.batch_threads = torch.get_num_threads() if threaded and self.device.type == "cpu" else 1
-        self.tokenizer = tokenizer_from_json(archive.tokenizer_json)
         self.label_names: list[str] = list(archive.label_names)
-        self.max_length = int(archive.preprocessing.get("max_length", 512))
-        self.truncation = archive.preprocessing.get("truncation", "head")
-        self.text_encoder = TextEncoder(self.tokenizer, self.max_length, self.truncation)
+        self.text_encoder = text_encoder_of(archive.tokenizer_json, archive.preprocessing)
+        self.tokenizer, self.max_length = self.text_encoder.tokenizer, self.text_encoder.max_length
 
     def encode(self, texts: Sequence[str]) -> TokenizedSplit:
         """Token ids of `texts`, as training saw them; an empty text is an error naming its position."""
         self.check_texts(texts)
         enc = self.text_encoder(texts)
-        return TokenizedSplit(flat=enc.flat, offsets=enc.offsets)
+        return TokenizedSplit(flat=enc.flat, offsets=enc.offsets, pad_id=self.text_encoder.pad_id)
 
     def predict_proba(self, texts: Sequence[str] | TokenizedSplit, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (N, C), rows in input order. `batch_size`: texts per forward pass, by default

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from textclf.data.batching import BucketBatchSampler, TokenizedSplit
-from textclf.data.encoding import TextEncoder
-from textclf.data.tokenizer import tokenizer_from_json
+from textclf.data.encoding import text_encoder_of
 from textclf.errors import TextclfError
 from textclf.model.checkpoint import Archive, upgrade_archive
 from textclf.serve.predictions import Predictions
@@ -58,14 +57,12 @@ class OnnxClassifier(Predictions):
                                "again with textclf export") from err
         self.label_names = list(self.archive.label_names)
         self.data_source = self.archive.data_source
-        pre = self.archive.preprocessing
-        self.text_encoder = TextEncoder(tokenizer_from_json(self.archive.tokenizer_json), int(pre.get("max_length", 512)),
-                                        pre.get("truncation", "head"))
+        self.text_encoder = text_encoder_of(self.archive.tokenizer_json, self.archive.preprocessing, path)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         self.check_texts(texts)
         enc = self.text_encoder(texts)
-        data = TokenizedSplit(flat=enc.flat, offsets=enc.offsets)
+        data = TokenizedSplit(flat=enc.flat, offsets=enc.offsets, pad_id=self.text_encoder.pad_id)
         probs = np.zeros((len(data), len(self.label_names)), dtype=np.float32)
         for indices in BucketBatchSampler(data.lengths, batch_size or self.batch_size, shuffle=False):
             batch = data[indices]

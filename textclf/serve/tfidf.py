@@ -33,7 +33,7 @@ class TfidfClassifier(Predictions):
         archive, weights = ckpt["textclf"], ckpt["state_dict"]
         self.data_source = dict(archive.get("data", {}))  # where the training data came from (for `evaluate`)
         self.label_names = list(archive["label_names"])
-        self.tokenizer = tokenizer_from_json(archive["tokenizer"])
+        self.tokenizer = tokenizer_from_json(archive["tokenizer"], pad_id=archive.get("preprocessing", {}).get("pad_id"))
         terms = archive["tfidf"]["terms"]
         self.vectorizer = TfidfVectorizer(**VECTORIZER, vocabulary={t: i for i, t in enumerate(terms)})
         self.vectorizer.idf_ = weights["idf"].double().numpy()

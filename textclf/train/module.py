@@ -9,7 +9,6 @@ alone (`load_module`).
 from __future__ import annotations
 
 import logging
-import math
 from typing import TYPE_CHECKING, Optional
 
 import lightning as L
@@ -18,17 +17,20 @@ import torch.nn.functional as F
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
+from textclf.data.tokenizer import GivenTokenizer
 from textclf.errors import TextclfError, check_at_least, check_between, check_positive
 from textclf.model.checkpoint import CHECKPOINT_KEY, Archive, read_checkpoint, upgrade, weights_of
+from textclf.model.embedding import vectors_dim
 from textclf.model.encoders import encoder_class, encoder_options, resolve_options
+from textclf.model.encoders.pretrained import load_pretrained_weights, pretrained_parts
 from textclf.model.network import NetworkConfig, TextNetwork
+from textclf.train.optimization import SCHEDULES, optimiser_and_schedule
 
 if TYPE_CHECKING:
     from textclf.data.datamodule import DataFacts
 
 log = logging.getLogger(__name__)
 
-SCHEDULES = ("cosine", "linear", "constant")
 MONITOR = "val_f1"  # what checkpoints and early stopping select on: validation macro-F1
 # The options that belong to one encoder or another (textclf.model.encoders); unset, the encoder's default.
 ENCODER_OPTIONS = ("hidden_size", "num_layers", "bidirectional", "pooling", "nonlinearity", "init", "forget_bias",
@@ -38,8 +40,8 @@ ENCODER_OPTIONS = ("hidden_size", "num_layers", "bidirectional", "pooling", "non
 class LitTextClassifier(L.LightningModule):
     def __init__(
         self,
-        encoder: str = "gru",
-        embedding_dim: int = NetworkConfig.embedding_dim,
+        encoder: Optional[str] = None,
+        embedding_dim: Optional[int] = None,
         dropout: float = NetworkConfig.dropout,
         embedding_dropout: float = NetworkConfig.embedding_dropout,
         word_dropout: float = NetworkConfig.word_dropout,
@@ -64,11 +66,17 @@ class LitTextClassifier(L.LightningModule):
         class_weights: Optional[str] = None,
         pretrained_vectors: Optional[str] = None,
         freeze_embeddings: bool = False,
+        pretrained: Optional[str] = None,
+        pretrained_lr: float = 5e-5,
+        layer_decay: float = 1.0,
+        freeze_pretrained: bool = False,
     ):
         """
         Args:
-            encoder: one of bag, rnn, lstm, gru, transformer.
-            embedding_dim: token vector size (also the Transformer's width).
+            encoder: one of bag, rnn, lstm, gru, transformer, pretrained; default gru, or pretrained with
+                --model.pretrained.
+            embedding_dim: token vector size (also the Transformer's width); default 128, or the size of
+                --model.pretrained_vectors.
             dropout: on the pooled vector and in the head; between RNN layers and inside Transformer blocks.
             embedding_dropout: dropout on token vectors.
             word_dropout: share of tokens replaced by [UNK] while training.
@@ -78,7 +86,7 @@ class LitTextClassifier(L.LightningModule):
             num_layers: (rnn, lstm, gru, transformer) stacked layers; default 1.
             bidirectional: (rnn, lstm, gru) run both ways, the pooled vector holds both; default true.
             pooling: last, mean, max, attention (rnn, lstm, gru; default max); cls, mean, max, attention
-                (transformer; default attention); mean, max, attention (bag; default mean).
+                (transformer; default attention; pretrained: default mean); mean, max, attention (bag; default mean).
             nonlinearity: (rnn) tanh or relu; default tanh.
             init: (rnn, lstm, gru) weight init: default (PyTorch's), xavier, orthogonal.
             forget_bias: (lstm) forget-gate bias (Jozefowicz et al. 2015); default 1.0.
@@ -93,9 +101,17 @@ class LitTextClassifier(L.LightningModule):
             label_smoothing: cross-entropy label smoothing.
             class_weights: null, or balanced (weights inverse to train class frequency).
             pretrained_vectors: word2vec/GloVe text file to start the embedding from.
-            freeze_embeddings: keep the embedding fixed during training.
+            freeze_embeddings: keep the pretrained vectors fixed during training.
+            pretrained: a Hugging Face model to fine-tune: hub id, or a folder with config.json, the weights
+                and tokenizer.json (the pretrained encoder; its own tokenizer replaces --data.tokenizer).
+            pretrained_lr: (pretrained) peak learning rate of the pretrained model; lr is the new head's.
+            layer_decay: (pretrained) each layer below the top learns at this times the rate of the one above.
+            freeze_pretrained: (pretrained) keep the pretrained model fixed: train pooling and head only.
         """
         super().__init__()
+        encoder = check_pretrained(encoder, pretrained, word_dropout=word_dropout, bigrams=bigrams,
+                                   pretrained_vectors=pretrained_vectors, freeze_pretrained=freeze_pretrained,
+                                   layer_decay=layer_decay)
         encoder_class(encoder)
         if schedule not in SCHEDULES:
             raise TextclfError(f"unknown --model.schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
@@ -111,13 +127,18 @@ class LitTextClassifier(L.LightningModule):
         check_between("--model.label_smoothing", label_smoothing, 0.0, 1.0)
         check_between("--model.warmup_ratio", warmup_ratio, 0.0, 1.0, high_included=True)
         check_positive("--model.lr", lr)
+        check_positive("--model.pretrained_lr", pretrained_lr)
+        check_between("--model.layer_decay", layer_decay, 0.0, 1.0, high_included=True)
+        check_positive("--model.layer_decay", layer_decay)
         check_at_least("--model.weight_decay", weight_decay, 0.0)
         if freeze_embeddings and not pretrained_vectors:
             raise TextclfError("--model.freeze_embeddings needs --model.pretrained_vectors (a frozen random embedding learns nothing)")
         self.save_hyperparameters()
+        self.hparams.encoder = encoder  # resolved: the arguments as given may leave it unset
         resolve_options(encoder, self.encoder_choices())  # an option this encoder does not take: an error now
         self.network: TextNetwork | None = None
         self.archive: Archive | None = None
+        self._pretrained_parts: tuple[dict, GivenTokenizer] | None = None
 
     def encoder_choices(self) -> dict:
         """The encoder options set by the user (None: unset)."""
@@ -125,16 +146,32 @@ class LitTextClassifier(L.LightningModule):
 
     # -- building ---------------------------------------------------------------------------
 
+    def given_tokenizer(self) -> GivenTokenizer | None:
+        """The tokenizer the model brings (a pretrained model's own), to tokenize the data with; None: the
+        data module trains one."""
+        if not self.hparams.pretrained:
+            return None
+        if self._pretrained_parts is None:
+            self._pretrained_parts = pretrained_parts(self.hparams.pretrained)
+        return self._pretrained_parts[1]
+
     def build(self, data: DataFacts) -> None:
-        """Size the network from the data, start its embedding and class weights, and keep the archive."""
+        """Size the network from the data, start its embedding (or load the pretrained model) and class
+        weights, and keep the archive."""
         hp = self.hparams
         options = self.encoder_choices()
         if "max_positions" in encoder_options(hp.encoder) and options["max_positions"] is None:
             options["max_positions"] = data.preprocessing["max_length"]
-        config = NetworkConfig(hp.encoder, data.vocab_size, len(data.label_names), hp.embedding_dim,
-                               hp.embedding_dropout, hp.dropout, hp.head_hidden, hp.word_dropout, hp.bigrams,
-                               resolve_options(hp.encoder, options))
+        width = hp.embedding_dim or (vectors_dim(hp.pretrained_vectors) if hp.pretrained_vectors else NetworkConfig.embedding_dim)
+        if hp.pretrained:
+            self.given_tokenizer()
+            options.update(architecture=self._pretrained_parts[0], source=hp.pretrained)
+        config = NetworkConfig(hp.encoder, data.vocab_size, len(data.label_names), width, hp.embedding_dropout,
+                               hp.dropout, hp.head_hidden, hp.word_dropout, hp.bigrams, resolve_options(hp.encoder, options))
         self.set_network(Archive(config, data.tokenizer_json, data.label_names, data.preprocessing, data.source))
+        if hp.pretrained:
+            load_pretrained_weights(self.network.encoder, hp.pretrained)
+            self.network.encoder.body.requires_grad_(not hp.freeze_pretrained)
         if hp.pretrained_vectors:
             self.network.embedding.load_vectors(hp.pretrained_vectors, data.vocab(), hp.freeze_embeddings)
         if hp.class_weights == "balanced":
@@ -190,33 +227,7 @@ class LitTextClassifier(L.LightningModule):
     # -- optimisation -----------------------------------------------------------------------
 
     def configure_optimizers(self):
-        hp = self.hparams
-        decay, no_decay = [], []
-        for name, p in self.named_parameters():
-            if not p.requires_grad:
-                continue
-            # weight decay on matrices only: not on biases, norms, embeddings or position tables
-            (decay if p.ndim >= 2 and not name.startswith("network.embedding") and "positions" not in name else no_decay).append(p)
-        # fused: one kernel over all tensors (on CPU the default is a Python loop per tensor)
-        fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in decay + no_decay)
-        optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": hp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr,
-            fused=fused or None,
-        )
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
-        warmup = int(hp.warmup_ratio * total)
-        schedule = hp.schedule
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            if schedule == "constant":
-                return 1.0
-            progress = min((step - warmup) / max(total - warmup, 1), 1.0)
-            return 0.5 * (1 + math.cos(math.pi * progress)) if schedule == "cosine" else 1 - progress
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return optimiser_and_schedule(self, self.trainer.estimated_stepping_batches)
 
     # -- checkpoint archive -----------------------------------------------------------------
 
@@ -236,3 +247,26 @@ def load_module(path: str, map_location="cpu") -> LitTextClassifier:
     with weights_of(path):
         module.load_state_dict(ckpt["state_dict"])
     return module.eval()
+
+
+def check_pretrained(encoder: str | None, pretrained: str | None, **options) -> str:
+    """The encoder (--model.pretrained implies pretrained; none means gru), with the options that do not
+    go with it refused in one line."""
+    if encoder is None:
+        encoder = "pretrained" if pretrained else "gru"
+    if pretrained and encoder != "pretrained":
+        raise TextclfError(f"--model.pretrained {pretrained} fine-tunes a Hugging Face model, the pretrained encoder: "
+                           f"drop --model.encoder {encoder}, or --model.pretrained")
+    if encoder == "pretrained":
+        if not pretrained:
+            raise TextclfError("--model.encoder pretrained needs --model.pretrained NAME_OR_FOLDER: a Hugging Face hub "
+                               "id or a folder with config.json, the weights and tokenizer.json")
+        scratch = {"word_dropout": 0.0, "bigrams": 0, "pretrained_vectors": None}
+        for key, default in scratch.items():
+            if options[key] not in (default, None):
+                raise TextclfError(f"--model.{key} applies to the encoders trained from scratch, not to a pretrained "
+                                   "model (it brings its own embeddings): drop it")
+    elif options["freeze_pretrained"] or options["layer_decay"] != 1.0:
+        flag = "freeze_pretrained" if options["freeze_pretrained"] else "layer_decay"
+        raise TextclfError(f"--model.{flag} applies to a pretrained model (--model.pretrained): drop it")
+    return encoder

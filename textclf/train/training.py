@@ -31,10 +31,9 @@ def train(argv: list[str], callbacks: Sequence[L.Callback] = (), test: bool = Tr
     the run's own; `test=False` leaves the test split unscored (a search must not look at it)."""
     cli = parse_train_args(argv)
     config, dm = cli.config, cli.datamodule
-    run_dir = resolve_run_dir(config, dm)
+    run_dir = resolve_run_dir(config, dm, cli.model.hparams.encoder)
     if is_worker_process():
-        dm.prepare_data()
-        dm.setup("fit")
+        prepare_data(cli)
         cli.model.build(dm.facts())
         return fit(cli, run_dir, worker=True, callbacks=callbacks, test=test)
     resume = config["resume"]
@@ -44,8 +43,7 @@ def train(argv: list[str], callbacks: Sequence[L.Callback] = (), test: bool = Tr
     def prepare() -> None:
         if resume:
             read_checkpoint(os.path.join(run_dir, "last.ckpt"))  # refuse a damaged or unsafe file before any work
-        dm.prepare_data()
-        dm.setup("fit")
+        prepare_data(cli)
         cli.model.build(dm.facts())
 
     def work() -> dict:
@@ -80,13 +78,23 @@ def finished_run(run_dir: str, max_epochs: int | None) -> dict | None:
     return metrics
 
 
-def resolve_run_dir(config, dm) -> str:
+def prepare_data(cli) -> None:
+    """Load, tokenize and encode the data of parsed train arguments, with the model's own tokenizer where it
+    brings one (a pretrained model); an error in the data stops the command here, before it writes."""
+    given = cli.model.given_tokenizer()
+    if given is not None:
+        cli.datamodule.use_tokenizer(given)
+    cli.datamodule.prepare_data()
+    cli.datamodule.setup("fit")
+
+
+def resolve_run_dir(config, dm, encoder: str) -> str:
     if os.environ.get(RUN_DIR_ENV):
         return os.environ[RUN_DIR_ENV]
     if config["run_dir"]:
         return config["run_dir"]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return os.path.join("runs", f"{dm.source_name}-{config['model']['encoder']}-{stamp}")
+    return os.path.join("runs", f"{dm.source_name}-{encoder}-{stamp}")
 
 
 def is_worker_process() -> bool:

@@ -82,8 +82,10 @@ def starting_point(config, encoder: str) -> dict[str, object]:
     """The base config's own values of the searched keys (the encoder's defaults where unset), those
     inside the space: the first trial, so the search starts from what training without it would do."""
     from textclf.model.encoders import encoder_options
+    from textclf.model.network import NetworkConfig
 
-    defaults = encoder_options(encoder)
+    # options the model leaves unset (None) take the encoder's defaults, and the network's own width
+    defaults = {**encoder_options(encoder), "embedding_dim": NetworkConfig.embedding_dim}
     point = {}
     for key, (kind, *spec) in search_space(encoder).items():
         group, name = key.split(".", 1)

@@ -14,6 +14,7 @@ from torch import nn
 
 from textclf.errors import TextclfError
 from textclf.model.encoders.bag import BagEncoder
+from textclf.model.encoders.pretrained import PretrainedEncoder
 from textclf.model.encoders.rnn import GRUEncoder, LSTMEncoder, RecurrentEncoder, RNNEncoder
 from textclf.model.encoders.transformer import TransformerEncoder
 
@@ -23,9 +24,12 @@ ENCODERS: dict[str, type[nn.Module]] = {
     "lstm": LSTMEncoder,
     "gru": GRUEncoder,
     "transformer": TransformerEncoder,
+    "pretrained": PretrainedEncoder,  # a Hugging Face model: --model.pretrained names it
 }
+# Encoders trained from nothing (every one but those that need weights from elsewhere)
+FROM_SCRATCH = tuple(name for name, cls in ENCODERS.items() if not getattr(cls, "brings_embedding", False))
 
-__all__ = ["ENCODERS", "RecurrentEncoder", "build_encoder", "encoder_class", "encoder_options", "foreign_options", "option_names",
+__all__ = ["ENCODERS", "FROM_SCRATCH", "DERIVED_OPTIONS", "PretrainedEncoder", "RecurrentEncoder", "build_encoder", "encoder_class", "encoder_options", "foreign_options", "option_names",
            "resolve_options"]
 
 
@@ -37,6 +41,8 @@ def encoder_class(name: str) -> type[nn.Module]:
 
 
 NETWORK_ARGUMENTS = ("input_dim", "dropout")  # set by the network (its width and dropout), not encoder options
+# options that come with the weights (a pretrained model's architecture and origin), never flags
+DERIVED_OPTIONS = ("architecture", "source")
 
 
 def encoder_options(name: str) -> dict[str, object]:
@@ -46,8 +52,8 @@ def encoder_options(name: str) -> dict[str, object]:
 
 
 def option_names() -> set[str]:
-    """Every option of any encoder."""
-    return {key for name in ENCODERS for key in encoder_options(name)}
+    """Every option of any encoder that a user sets (--model.NAME)."""
+    return {key for name in ENCODERS for key in encoder_options(name) if key not in DERIVED_OPTIONS}
 
 
 def foreign_options(name: str) -> set[str]:

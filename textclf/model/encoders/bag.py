@@ -20,5 +20,9 @@ class BagEncoder(nn.Module):
         self.pool = MaskedPooling(pooling, input_dim)
         self.output_dim = input_dim
 
+    def states(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The token vectors themselves: no context."""
+        return x, mask
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.pool(x, mask)  # (B, T, E) -> (B, E)

@@ -80,8 +80,21 @@ class RecurrentEncoder(nn.Module):
                     for g in range(self.gates):
                         nn.init.xavier_uniform_(p[g * h:(g + 1) * h])
 
+    def states(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, T, E) -> every position's state (B, T, directions * H), the backward half in text order, and
+        the mask."""
+        return self._layers(x, lengths, mask, pool_last=False), mask
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         # x (B, T, E), lengths (B,), mask (B, T) -> (B, directions * H)
+        if self.pooling in ORDER_FREE_POOLINGS:
+            return self._layers(x, lengths, mask, pool_last=True)
+        return self.pool(self._layers(x, lengths, mask, pool_last=False), mask)
+
+    def _layers(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor, pool_last: bool) -> torch.Tensor:
+        """The stacked layers over x (B, T, E): the last layer's states (B, T, dirs * H), or with `pool_last`
+        (an order-free pooling) each direction of the last layer pooled in its own reading order (B, dirs * H):
+        the same vector as pooling the states, without putting the backward ones back in order."""
         b, t, _ = x.shape
         # (B * T,): the row of the flattened batch that the backward direction reads at each position
         reverse = (backward_positions(lengths, t) + t * torch.arange(b, device=x.device)[:, None]).reshape(-1)
@@ -89,14 +102,12 @@ class RecurrentEncoder(nn.Module):
             if i:
                 x = self.layer_dropout(x)
             inputs = [x, _rows(x, reverse)][:self.directions]  # what each direction reads, in its order
-            if i == len(self.layers) - 1 and self.pooling in ORDER_FREE_POOLINGS:
-                # An order-free pooling of each direction's states as that direction read them: the same
-                # vector as pooling the concatenated states, without putting the backward ones back in order.
+            if i == len(self.layers) - 1 and pool_last:
                 pool = lambda states: self._pool_direction(states, lengths, mask)  # noqa: E731
                 return torch.cat(self._run_directions(layer, inputs, lengths, then=pool), dim=-1)  # (B, dirs * H)
             outs = self._run_directions(layer, inputs, lengths)  # (B, T, H) each, in its own reading order
             x = torch.cat([outs[0], *(_rows(o, reverse) for o in outs[1:])], dim=-1)  # (B, T, dirs * H)
-        return self.pool(x, mask)
+        return x
 
     def _run_directions(self, layer: nn.ModuleList, inputs: list[torch.Tensor], lengths: torch.Tensor,
                         then: Callable[[torch.Tensor], torch.Tensor] | None = None) -> list[torch.Tensor]:

@@ -89,8 +89,8 @@ class TransformerEncoder(nn.Module):
         self.max_positions = max_positions
         self.output_dim = input_dim
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # x (B, T, E), mask (B, T) -> (B, E)
+    def _blocks(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # x (B, T, E), mask (B, T) -> (B, T', E): with `cls` pooling, T' = 1 + T, the [CLS] slot first
         b, t, _ = x.shape
         if t > self.max_positions:
             raise TextclfError(f"a text of {t} tokens is longer than the model's {self.max_positions} positions: lower --data.max_length")
@@ -101,7 +101,16 @@ class TransformerEncoder(nn.Module):
         key_mask = mask[:, None, None, :]  # (B, 1, 1, T')
         for block in self.blocks:
             x = block(x, key_mask)
-        x = self.norm(x)
+        return self.norm(x)
+
+    def states(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, T, E) -> each token's state (B, T, E) (without the [CLS] slot) and the mask."""
+        out = self._blocks(x, mask)
+        return (out[:, 1:] if self.pooling == "cls" else out), mask
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # x (B, T, E), mask (B, T) -> (B, E)
+        x = self._blocks(x, mask)
         if self.pooling == "cls":
             return x[:, 0]
         return self.pool(x, mask)

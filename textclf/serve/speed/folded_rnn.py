@@ -40,7 +40,7 @@ def can_fold(model: nn.Module) -> bool:
     plain torch cells (not int8-quantized; a vanilla RNN has no int8 kernel and stays plain) and a
     table small enough to fold."""
     enc = getattr(model, "encoder", None)
-    if model.embedding.bigrams is not None:  # a token's input then depends on its neighbour too
+    if model.embedding is None or model.embedding.bigrams is not None:  # no table of token inputs to fold
         return False
     if not isinstance(enc, RecurrentEncoder) or len(enc.layers) != 1 or enc.pooling not in ORDER_FREE_POOLINGS:
         return False
