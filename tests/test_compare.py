@@ -63,7 +63,7 @@ def test_the_report_compares_the_representations(tiny_compare):
     vectors = np.load(out / "runs" / "gru_seed1" / "vectors.npy")
     assert vectors.shape == (500, 256)  # the BiGRU's pooled size
     report = (out / "report.md").read_text()
-    assert "## Representations" in report and "| linear CKA | bag | gru |" in report and "probe, untrained" in report
+    assert "## Representations" in report and "| linear CKA | bag | gru |" in report and "probe, before training" in report and "CKA before/after" in report
     assert rep["findings"] and all(s in report for s in rep["findings"])
 
 

@@ -54,13 +54,15 @@ def test_findings_follow_the_numbers():
 
     def res(within, gru_lstm, gru_tf):
         cka = [[within, gru_lstm, gru_tf], [gru_lstm, within, 0.5], [gru_tf, 0.5, within]]
-        probes = [{"group": g, "probe_trained": 0.8, "probe_untrained": u} for g, u in
-                  (("gru", 0.6), ("lstm", 0.62), ("transformer", 0.7))]
+        probes = [{"group": g, "probe_trained": 0.8, "probe_untrained": u, "cka_before_after": c} for g, u, c in
+                  (("gru", 0.6, 0.3), ("lstm", 0.62, 0.2), ("transformer", 0.7, within))]
         return {**base, "cka": {"groups": cka}, "neighbours": {"k": 10, "groups": cka}, "probes": probes}
 
     close = " ".join(findings(res(0.9, 0.8, 0.4)))
     assert "Two seeds of one encoder are closer to each other (mean linear CKA 0.90)" in close
     assert "gru is closest to lstm (0.80) and farthest from transformer (0.40)" in close
-    assert "transformer's random features separate the classes best" in close
+    assert "before it, transformer's features separate the classes best" in close
+    assert "Training moved transformer's vectors least: linear CKA 0.90" in close
     flipped = " ".join(findings(res(0.3, 0.4, 0.8)))
     assert "no closer to each other" in flipped and "gru is closest to transformer (0.80)" in flipped
+    assert "Training moved gru's vectors least: linear CKA 0.30" in flipped

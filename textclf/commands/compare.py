@@ -9,7 +9,7 @@ from textclf.errors import TextclfError
 def run(argv: list[str]) -> int:
     from textclf.compare.plan import parse_vary
     from textclf.compare.runner import run_comparison
-    from textclf.model.encoders import ENCODERS, encoder_class
+    from textclf.model.encoders import ENCODERS, FROM_SCRATCH, encoder_class
 
     p = flags.Parser(
         prog="textclf compare",
@@ -17,7 +17,8 @@ def run(argv: list[str]) -> int:
         epilog="Other flags (--model.*, --data.*, --trainer.*) are passed to every run.",
     )
     p.add_argument("--config", required=True, help="a config of configs/, e.g. configs/sst2.yaml")
-    p.add_argument("--encoders", default=",".join(ENCODERS), help="comma-separated encoders")
+    p.add_argument("--encoders", help=f"comma-separated encoders (default {','.join(FROM_SCRATCH)}, and pretrained "
+                   "with --model.pretrained)")
     p.add_argument("--seeds", type=flags.positive_int, default=3, help="seeds per encoder (1, 2, ... N)")
     p.add_argument("--vary", action="append", default=[], help="KEY=V1,V2: another axis, e.g. model.init=default,orthogonal")
     budget = p.add_mutually_exclusive_group()
@@ -28,9 +29,14 @@ def run(argv: list[str]) -> int:
     p.add_argument("--overwrite", action="store_true",
                    help="replace an --output made by another config or data (once the new comparison has finished)")
     args, passthrough = p.parse_known_args(argv)
+    pretrained = any(a == "--model.pretrained" or a.startswith("--model.pretrained=") for a in passthrough)
+    if args.encoders is None:
+        args.encoders = ",".join([*FROM_SCRATCH, *(["pretrained"] if pretrained else [])])
     encoders = [e.strip() for e in args.encoders.split(",") if e.strip()]
     if not encoders:
         raise TextclfError(f"--encoders {args.encoders!r} names no encoder: give some of {', '.join(ENCODERS)}")
+    if "pretrained" in encoders and not pretrained:
+        raise TextclfError("--encoders names pretrained: give the model with --model.pretrained NAME_OR_FOLDER")
     for name in encoders:
         encoder_class(name)  # an unknown name: the registry's error, listing the known ones
     flags.only_config_flags(passthrough, "compare")

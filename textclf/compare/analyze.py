@@ -75,7 +75,7 @@ def analyze(paths: list[str], source: dict | None, split: str, output: str, over
         vectors[name] = clf.embed(chosen)
         if group not in untrained:
             untrained[group] = untrained_vectors_of(ckpt, chosen)
-    res = representations.analyse(members, vectors, untrained, gold)
+    res = representations.analyse(members, vectors, {g: v for g, v in untrained.items() if v is not None}, gold)
     res.update(of=len(texts), split=split, data=source, checkpoints=dict(checkpoints))
     res["findings"] = representations.findings(res)
     os.makedirs(output, exist_ok=True)

@@ -80,6 +80,7 @@ def _representations(output: str, runs, texts: list[str], labels: np.ndarray) ->
     for m in members:
         if m.group not in untrained:
             untrained[m.group] = untrained_vectors_of(m.checkpoint, chosen)
+    untrained = {g: v for g, v in untrained.items() if v is not None}
     res = representations.analyse(members, vectors, untrained, gold)
     res["of"] = len(texts)
     res["findings"] = representations.findings(res)
@@ -97,8 +98,10 @@ def representation_lines(rep: dict, split: str) -> list[str]:
              "and scale); on the diagonal of the encoder table, the mean over pairs of seeds of one encoder (n/a with "
              f"one seed). Neighbour agreement: the share of a text's {rep['neighbours']['k']} nearest texts (cosine) two "
              f"runs have in common. Linear probe: logistic regression, {representations.PROBE_FOLDS}-fold cross-validated "
-             "on the frozen vectors of these texts, for the trained runs and for an untrained, randomly initialised "
-             "network of the same encoder and sizes."
+             "on the frozen vectors of these texts, for the trained runs and for the same network before training "
+             "(randomly initialised for an encoder trained from scratch; a pretrained model's published weights, "
+             "before fine-tuning); linear CKA between the vectors before and after training says how far training "
+             "moved them."
              + (f" This analysis took {rep['seconds']:.0f}s (plus {rep['embed_seconds']:.0f}s embedding the texts, "
                 "run by run)." if "seconds" in rep else ""), "",
              *[f"- {s}" for s in rep["findings"]], "",
@@ -108,11 +111,11 @@ def representation_lines(rep: dict, split: str) -> list[str]:
     lines += ["", f"| {rep['neighbours']['k']}-NN agreement (%) | " + " | ".join(groups) + " |",
               "|---|" + "---|" * len(groups)]
     lines += [f"| {g} | " + " | ".join(pct(x) for x in row) + " |" for g, row in zip(groups, rep["neighbours"]["groups"])]
-    lines += ["", "| encoder | runs | head accuracy (%) | probe, trained (%) | probe, untrained (%) |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| encoder | runs | head accuracy (%) | probe, trained (%) | probe, before training (%) | "
+              "CKA before/after |", "|---|---|---|---|---|---|"]
     for p in rep["probes"]:
         lines.append(f"| {p['group']} | {p['runs']} | {pct(p['head_accuracy'])} | {pct(p['probe_trained'])} ± "
-                     f"{pct(p['probe_trained_std'])} | {pct(p['probe_untrained'])} |")
+                     f"{pct(p['probe_trained_std'])} | {pct(p['probe_untrained'])} | {two(p.get('cka_before_after'))} |")
     lines += ["", f"Majority class: {pct(rep['majority'])}%.", "",
               "![maps](representations_map.png)", "",
               f"PCA (top) and t-SNE (bottom) of the first seed of each encoder, on at most "

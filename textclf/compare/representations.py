@@ -60,18 +60,27 @@ def vectors_of(checkpoint: str, texts: list[str], cache: str | None = None) -> n
     return vectors
 
 
-def untrained_vectors_of(checkpoint: str, texts: list[str], seed: int = 0) -> np.ndarray:
-    """The vectors of a network the size of the checkpoint's, randomly initialised (`seed`) and untrained,
-    with the checkpoint's tokenizer: what the architecture gives before any training."""
+def untrained_vectors_of(checkpoint: str, texts: list[str], seed: int = 0) -> np.ndarray | None:
+    """The vectors of the checkpoint's network before its training, with its tokenizer: randomly initialised
+    (`seed`) for an encoder trained from scratch, what the architecture gives before any training; for a
+    pretrained model, its published weights before fine-tuning (None where they cannot be read any more)."""
     import torch
 
+    from textclf.errors import TextclfError
     from textclf.model.checkpoint import network_from, read_checkpoint
+    from textclf.model.encoders.pretrained import load_pretrained_weights
     from textclf.model.network import TextNetwork
     from textclf.serve.classifier import Classifier
 
     trained, archive = network_from(read_checkpoint(checkpoint), checkpoint)
     torch.manual_seed(seed)
-    return Classifier(TextNetwork(trained.config).eval(), archive).embed(texts)
+    network = TextNetwork(trained.config).eval()
+    if getattr(network.encoder, "brings_embedding", False):
+        try:
+            load_pretrained_weights(network.encoder, network.encoder.source)
+        except TextclfError:
+            return None
+    return Classifier(network, archive).embed(texts)
 
 
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
@@ -151,9 +160,12 @@ def analyse(members: list[Member], vectors: dict[str, np.ndarray], untrained: di
     for g in groups:
         trained = [probe(vectors[m.name], labels) for m in members if m.group == g]
         accuracy = [float((m.predictions == labels).mean()) for m in members if m.group == g]
+        before = untrained.get(g)
+        moved = [linear_cka(vectors[m.name], before) for m in members if m.group == g] if before is not None else []
         probes.append({"group": g, "runs": len(trained), "probe_trained": float(np.mean(trained)),
                        "probe_trained_std": float(np.std(trained, ddof=1)) if len(trained) > 1 else 0.0,
-                       "probe_untrained": probe(untrained[g], labels) if g in untrained else None,
+                       "probe_untrained": probe(before, labels) if before is not None else None,
+                       "cka_before_after": float(np.mean(moved)) if moved else None,
                        "head_accuracy": float(np.mean(accuracy))})
     return {"examples": int(len(labels)), "runs": names, "groups": groups,
             "majority": float(np.bincount(labels).max() / len(labels)),
@@ -213,7 +225,13 @@ def findings(res: dict) -> list[str]:
         parts = [f"{p['group']} {100 * p['probe_untrained']:.1f} -> {100 * p['probe_trained']:.1f}" for p in probes]
         gain = np.mean([p["probe_trained"] - p["probe_untrained"] for p in probes])
         best_untrained = max(probes, key=lambda p: p["probe_untrained"])
-        out.append(f"A linear probe on frozen vectors, untrained -> trained (%): {'; '.join(parts)} (majority class "
-                   f"{100 * res['majority']:.1f}). Training adds {100 * gain:.1f} points on average; untrained, "
-                   f"{best_untrained['group']}'s random features separate the classes best.")
+        out.append(f"A linear probe on frozen vectors, before -> after training (%): {'; '.join(parts)} (majority class "
+                   f"{100 * res['majority']:.1f}). Training adds {100 * gain:.1f} points on average; before it, "
+                   f"{best_untrained['group']}'s features separate the classes best.")
+    moved = [p for p in probes if p.get("cka_before_after") is not None]
+    if moved:
+        least = max(moved, key=lambda p: p["cka_before_after"])
+        out.append(f"Training moved {least['group']}'s vectors least: linear CKA {least['cka_before_after']:.2f} between "
+                   "its vectors before and after (" + ", ".join(f"{p['group']} {p['cka_before_after']:.2f}" for p in moved)
+                   + ").")
     return out

@@ -24,6 +24,7 @@ from textclf.compare.representations import VECTORS, analysed_texts
 from textclf.errors import Interrupted, TextclfError
 from textclf.model.encoders import foreign_options
 from textclf.train.lock import RunDirLock
+from textclf.train.module import PRETRAINED_ONLY, SCRATCH_ONLY
 from textclf.train.run_dir import (
     check_writable,
     holds_files,
@@ -45,8 +46,9 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
     from textclf.train.arguments import parse_train_args
 
     base = ["--config", config, *passthrough]
-    # The shared data: one split (seed fixed), one tokenizer trained once for every run.
-    cli = parse_train_args([*base, "--seed", str(seeds[0])])
+    # The shared data: one split (seed fixed), one tokenizer trained once for every run trained from scratch
+    # (a pretrained model brings its own).
+    cli = parse_train_args([*base, "--seed", str(seeds[0]), *_unset(SCRATCH_ONLY | PRETRAINED_ONLY)])
     dm = cli.datamodule
     check_writable(output, "--output")
     folder = os.path.realpath(output)  # a symlink's folder is what is locked, moved aside and put back
@@ -54,7 +56,7 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
         recover_replaced(folder)
         dm.prepare_data()
         dm.setup("fit")
-        fingerprint = {"config": _config_fingerprint(cli, budget_args), "data": _data_fingerprint(dm)}
+        fingerprint = {"config": _config_fingerprint(cli, budget_args + passthrough), "data": _data_fingerprint(dm)}
         aside = None
         try:
             with signals_deferred():  # where the replaced output went is known before a signal acts on it
@@ -150,9 +152,11 @@ def _compare(cli, config: str, base: list[str], encoders: list[str], seeds: list
             print(f"{label}: done earlier, skipped", flush=True)
             continue
         t0 = time.perf_counter()
+        pretrained = run.encoder == "pretrained"
         args = [*base, "--model.encoder", run.encoder, "--seed", str(run.seed), "--data.seed", str(data_seed),
-                "--run_dir", run_dir, "--trainer.enable_progress_bar", "false", *budget_args]
-        if shares_tokenizer:
+                "--run_dir", run_dir, "--trainer.enable_progress_bar", "false", *budget_args,
+                *_unset(SCRATCH_ONLY if pretrained else PRETRAINED_ONLY)]
+        if shares_tokenizer and not pretrained:
             args += ["--data.tokenizer_file", tok_path]
         # options of the other encoders (e.g. --model.hidden_size for the Transformer) are unset for this one
         for key in sorted(foreign_options(run.encoder)):
@@ -182,6 +186,11 @@ def _compare(cli, config: str, base: list[str], encoders: list[str], seeds: list
                  budget=" ".join(budget_args) or "the config's max_epochs", axes=axes, flags=base[2:])
     print(f"report: {os.path.join(output, 'report.md')}")
     return 0
+
+
+def _unset(options: dict[str, str]) -> list[str]:
+    """Flags that set `options` (a run's own kind of encoder does not take them) to their unset values."""
+    return [arg for key, value in options.items() for arg in (f"--model.{key}", value)]
 
 
 def _finished(run_dir: str) -> bool:

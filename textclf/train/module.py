@@ -249,6 +249,12 @@ def load_module(path: str, map_location="cpu") -> LitTextClassifier:
     return module.eval()
 
 
+# The options of one kind of encoder only, as flags that unset them: a comparison gives them to every run
+# and unsets them for the runs of the other kind.
+PRETRAINED_ONLY = {"pretrained": "null", "layer_decay": "1.0", "freeze_pretrained": "false"}
+SCRATCH_ONLY = {"word_dropout": "0.0", "bigrams": "0", "pretrained_vectors": "null", "freeze_embeddings": "false"}
+
+
 def check_pretrained(encoder: str | None, pretrained: str | None, **options) -> str:
     """The encoder (--model.pretrained implies pretrained; none means gru), with the options that do not
     go with it refused in one line."""
