@@ -188,3 +188,17 @@ def test_a_pretrained_model_is_a_row_of_a_comparison_with_its_weights_before_and
     bag = torch.load(out / "runs" / "bag_seed1" / "best.ckpt", weights_only=True)["textclf"]
     assert pretrained["tokenizer"] != bag["tokenizer"]  # its own, not the comparison's shared one
     assert pretrained["preprocessing"]["prefix"] and "prefix" not in bag["preprocessing"]
+
+
+def test_tune_searches_a_pretrained_models_own_options(runs, tmp_path, monkeypatch):
+    import json
+
+    from textclf.tune.search import search_space, tune
+
+    monkeypatch.chdir(ROOT)
+    flags = ["--data.path", "data/sst2", "--model.pretrained", str(runs["bert"][0]), "--trainer.max_epochs", "1",
+             "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "2"]
+    summary = tune(flags, "pretrained", 600, str(tmp_path / "s"), max_trials=2)
+    assert summary["trials"] == 2 and summary["complete"] == 2
+    params = json.loads((tmp_path / "s" / "best.json").read_text())["params"]
+    assert set(params) == set(search_space("pretrained")) and "model.pretrained_lr" in params

@@ -23,7 +23,8 @@ run:
   --run_dir DIR            run directory (default runs/<dataset>-<encoder>-<timestamp>)
   --patience N             early stopping: epochs without a better validation macro-F1 (default 3)
   --resume / --overwrite   continue the run in --run_dir / replace it once the new run has finished
-  --trainer.max_epochs N   epochs (default 8); every Trainer option is --trainer.NAME (see --help=all)
+  --trainer.max_epochs N   epochs (default 8; 3 with --model.pretrained); every Trainer option is --trainer.NAME
+                           (see --help=all)
   --trainer.accelerator A  cpu, gpu, auto (default auto)
   --verbose                the libraries' own messages too"""
 

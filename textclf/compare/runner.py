@@ -23,6 +23,7 @@ from textclf.compare.plan import plan
 from textclf.compare.representations import VECTORS, analysed_texts
 from textclf.errors import Interrupted, TextclfError
 from textclf.model.encoders import foreign_options
+from textclf.train.arguments import EPOCHS, PRETRAINED_EPOCHS
 from textclf.train.lock import RunDirLock
 from textclf.train.module import PRETRAINED_ONLY, SCRATCH_ONLY
 from textclf.train.run_dir import (
@@ -78,6 +79,8 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
 
 
 MANIFEST = "compare.json"
+# the budget when neither --max_epochs nor the config sets one: each encoder's own recipe
+DEFAULT_BUDGET = f"the config's max_epochs (default {EPOCHS}; {PRETRAINED_EPOCHS} for a pretrained model)"
 
 
 def _config_fingerprint(cli, budget_args: list[str]) -> str:
@@ -183,7 +186,7 @@ def _compare(cli, config: str, base: list[str], encoders: list[str], seeds: list
     if tfidf:
         baseline = _tfidf(output, dm, eval_split)
     write_report(output, runs, config, eval_split, eval_texts, eval_lengths, eval_labels, dm.label_names, baseline,
-                 budget=" ".join(budget_args) or "the config's max_epochs", axes=axes, flags=base[2:])
+                 budget=" ".join(budget_args) or DEFAULT_BUDGET, axes=axes, flags=base[2:])
     print(f"report: {os.path.join(output, 'report.md')}")
     return 0
 

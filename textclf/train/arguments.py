@@ -23,8 +23,11 @@ from textclf.train.run_dir import RESUME_OR_OVERWRITE
 
 quiet_lightning(verbose=os.environ.get("TEXTCLF_VERBOSE") == "1")
 
+# epochs when --trainer.max_epochs is not given: the recipe of encoders trained from scratch, and of a
+# pretrained model, which needs only a few passes to fine-tune (both chosen on validation: docs/recipe.md)
+EPOCHS, PRETRAINED_EPOCHS = 8, 3
 TRAINER_DEFAULTS = {
-    "max_epochs": 8,
+    "max_epochs": None,  # EPOCHS or PRETRAINED_EPOCHS (TextclfCLI.before_instantiate_classes)
     "gradient_clip_val": 1.0,
     "num_sanity_val_steps": 0,
     "log_every_n_steps": 20,
@@ -78,6 +81,9 @@ class TextclfCLI(LightningCLI):
         # the data split follows --seed unless --data.seed fixes it (compare keeps one split for all seeds)
         if self.config["data"]["seed"] is None:
             self.config["data"]["seed"] = self.config["seed"]
+        trainer = self.config["trainer"]
+        if trainer["max_epochs"] is None and trainer.get("max_steps", -1) in (None, -1):
+            trainer["max_epochs"] = PRETRAINED_EPOCHS if self.config["model"]["pretrained"] else EPOCHS
 
     def instantiate_classes(self) -> None:
         """Model and data only: the trainer waits until the data is known to be good."""

@@ -34,6 +34,11 @@ MANIFEST = "tune.json"
 def search_space(encoder: str) -> dict[str, tuple]:
     """What is searched, as config keys: ("float", low, high, log) or ("choice", values). The options
     shared by every encoder, then the encoder's own."""
+    if encoder == "pretrained":  # a published model: its rates, the new head's, and how its states are pooled
+        return {"model.pretrained_lr": ("float", 1e-5, 2e-4, True), "model.lr": ("float", 1e-4, 1e-2, True),
+                "model.weight_decay": ("float", 1e-3, 0.3, True), "model.dropout": ("float", 0.0, 0.5, False),
+                "model.layer_decay": ("float", 0.6, 1.0, False), "data.batch_size": ("choice", [16, 32, 64]),
+                "model.pooling": ("choice", ["mean", "cls", "max", "attention"])}
     space: dict[str, tuple] = {
         "model.lr": ("float", 5e-4, 1e-2, True),
         "model.weight_decay": ("float", 1e-3, 0.3, True),
