@@ -123,7 +123,7 @@ def main() -> None:
                                                                        128, r))
         print(f"round {r + 1}: " + ", ".join(f"{k} {v:,.0f}" for k, v in best.items()), file=sys.stderr, flush=True)
 
-    test = datasets.load_dataset(args.data, split="test")["text"]
+    test = list(datasets.load_dataset(args.data, split="test")["text"])
     sample = (test * (args.predict_texts // len(test) + 1))[: args.predict_texts]
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = os.path.join(tmp, "m.ckpt")
