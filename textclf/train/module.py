@@ -67,7 +67,7 @@ class LitTextClassifier(L.LightningModule):
         pretrained_vectors: Optional[str] = None,
         freeze_embeddings: bool = False,
         pretrained: Optional[str] = None,
-        pretrained_lr: float = 5e-5,
+        pretrained_lr: float = 1e-4,
         layer_decay: float = 1.0,
         freeze_pretrained: bool = False,
     ):

@@ -37,14 +37,18 @@ def _transformers():
 
 @contextlib.contextmanager
 def _quiet_transformers():
-    """transformers' notices while a model is built or read (unused pooler weights, and the like) off."""
+    """transformers' notices (unused pooler weights, and the like) and its "Loading weights" bar off while a
+    model is built or read."""
     transformers = _transformers()
-    level = transformers.logging.get_verbosity()
+    level, bars = transformers.logging.get_verbosity(), transformers.logging.is_progress_bar_enabled()
     transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
     try:
         yield transformers
     finally:
         transformers.logging.set_verbosity(level)
+        if bars:
+            transformers.logging.enable_progress_bar()
 
 
 def _body(transformers, config) -> nn.Module:
