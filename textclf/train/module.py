@@ -149,11 +149,13 @@ class LitTextClassifier(L.LightningModule):
     def given_tokenizer(self) -> GivenTokenizer | None:
         """The tokenizer the model brings (a pretrained model's own), to tokenize the data with; None: the
         data module trains one."""
-        if not self.hparams.pretrained:
-            return None
+        return self._pretrained()[1] if self.hparams.pretrained else None
+
+    def _pretrained(self) -> tuple[dict, GivenTokenizer]:
+        """The pretrained model's architecture and tokenizer, read once from its folder or the hub."""
         if self._pretrained_parts is None:
             self._pretrained_parts = pretrained_parts(self.hparams.pretrained)
-        return self._pretrained_parts[1]
+        return self._pretrained_parts
 
     def build(self, data: DataFacts) -> None:
         """Size the network from the data, start its embedding (or load the pretrained model) and class
@@ -164,8 +166,7 @@ class LitTextClassifier(L.LightningModule):
             options["max_positions"] = data.preprocessing["max_length"]
         width = hp.embedding_dim or (vectors_dim(hp.pretrained_vectors) if hp.pretrained_vectors else NetworkConfig.embedding_dim)
         if hp.pretrained:
-            self.given_tokenizer()
-            options.update(architecture=self._pretrained_parts[0], source=hp.pretrained)
+            options.update(architecture=self._pretrained()[0], source=hp.pretrained)
         config = NetworkConfig(hp.encoder, data.vocab_size, len(data.label_names), width, hp.embedding_dropout,
                                hp.dropout, hp.head_hidden, hp.word_dropout, hp.bigrams, resolve_options(hp.encoder, options))
         self.set_network(Archive(config, data.tokenizer_json, data.label_names, data.preprocessing, data.source))
@@ -267,9 +268,8 @@ def check_pretrained(encoder: str | None, pretrained: str | None, **options) -> 
         if not pretrained:
             raise TextclfError("--model.encoder pretrained needs --model.pretrained NAME_OR_FOLDER: a Hugging Face hub "
                                "id or a folder with config.json, the weights and tokenizer.json")
-        scratch = {"word_dropout": 0.0, "bigrams": 0, "pretrained_vectors": None}
-        for key, default in scratch.items():
-            if options[key] not in (default, None):
+        for key in ("word_dropout", "bigrams", "pretrained_vectors"):
+            if options[key] not in (0, None):  # set away from its default (0.0, 0, None)
                 raise TextclfError(f"--model.{key} applies to the encoders trained from scratch, not to a pretrained "
                                    "model (it brings its own embeddings): drop it")
     elif options["freeze_pretrained"] or options["layer_decay"] != 1.0:

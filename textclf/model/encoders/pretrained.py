@@ -51,12 +51,13 @@ def _quiet_transformers():
             transformers.logging.enable_progress_bar()
 
 
-def _body(transformers, config) -> nn.Module:
-    """The model without a task head, and without BERT's pooler (its own `[CLS]` layer, unused here)."""
+def _without_pooler(build, source) -> nn.Module:
+    """`build(source)` (AutoModel.from_config or .from_pretrained): the model without a task head, and without
+    BERT's pooler (its own `[CLS]` layer, unused here)."""
     try:
-        return transformers.AutoModel.from_config(config, add_pooling_layer=False)
+        return build(source, add_pooling_layer=False)
     except TypeError:  # models without a pooler do not take the argument
-        return transformers.AutoModel.from_config(config)
+        return build(source)
 
 
 class PretrainedEncoder(nn.Module):
@@ -76,7 +77,7 @@ class PretrainedEncoder(nn.Module):
                                "or a folder with config.json, the weights and tokenizer.json")
         with _quiet_transformers() as transformers:
             config = transformers.AutoConfig.for_model(**architecture)
-            self.body = _body(transformers, config)
+            self.body = _without_pooler(transformers.AutoModel.from_config, config)
         self.source = source
         self.pooling = pooling
         self.output_dim = int(getattr(config, "hidden_size", None) or config.dim)
@@ -139,10 +140,7 @@ def pretrained_parts(source: str) -> tuple[dict, GivenTokenizer]:
 def load_pretrained_weights(encoder: PretrainedEncoder, source: str) -> None:
     """Copy the pretrained weights of `source` into the encoder's body."""
     with _quiet_transformers() as transformers, _readable(source):
-        try:
-            model = transformers.AutoModel.from_pretrained(source, add_pooling_layer=False)
-        except TypeError:
-            model = transformers.AutoModel.from_pretrained(source)
+        model = _without_pooler(transformers.AutoModel.from_pretrained, source)
     missing, unexpected = encoder.body.load_state_dict(model.state_dict(), strict=False)
     if missing:
         raise TextclfError(f"{source}'s weights do not fit its own config ({missing[0]} missing): check the folder")
