@@ -33,7 +33,7 @@ import lightning as L  # noqa: E402
 
 from textclf import load_classifier  # noqa: E402
 from textclf.data.datamodule import TextDataModule  # noqa: E402
-from textclf.train.module import LitTextClassifier  # noqa: E402
+from textclf.training.module import LitTextClassifier  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from throughput import StepTimer  # noqa: E402

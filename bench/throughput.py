@@ -49,7 +49,7 @@ from textclf.model import speed  # noqa: E402
 from textclf.model.network import TextNetwork  # noqa: E402
 from textclf.serve.loading import load_classifier  # noqa: E402
 from textclf.serve.speed.folded_rnn import FoldedRNN  # noqa: E402
-from textclf.train.module import LitTextClassifier  # noqa: E402
+from textclf.training.module import LitTextClassifier  # noqa: E402
 
 datasets.disable_progress_bars()
 

@@ -38,7 +38,7 @@ TINY = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "8", "--tr
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     """A tiny real run on data/sst2 (a few steps), trained once for the whole session."""
-    from textclf.train.training import train
+    from textclf.training.run import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "sst2-gru"
     cwd = os.getcwd()

@@ -73,7 +73,7 @@ def test_a_real_fit_reshuffles_every_epoch(tmp_path):
     import lightning as L
 
     from textclf.data.datamodule import TextDataModule
-    from textclf.train.module import LitTextClassifier
+    from textclf.training.module import LitTextClassifier
 
     class RecordBatches(L.Callback):
         def __init__(self):

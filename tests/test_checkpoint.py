@@ -11,7 +11,7 @@ import torch
 from textclf.errors import TextclfError
 from textclf.model.checkpoint import load_network, read_checkpoint
 from textclf.serve.loading import load_classifier
-from textclf.train.module import LitTextClassifier, load_module
+from textclf.training.module import LitTextClassifier, load_module
 
 TEXTS = ["a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate clichés .", "it 's fine"]
 

@@ -95,7 +95,7 @@ def test_second_train_into_same_run_dir_refuses_and_keeps_the_run(tmp_path):
 
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_every_config_parses_and_opens_with_its_command(config, capsys, monkeypatch):
-    from textclf.train.training import train
+    from textclf.training.run import train
 
     text = (ROOT / "configs" / config).read_text()
     assert text.startswith("#") and f"configs/{config}" in text.split("\n\n")[0]

@@ -11,7 +11,7 @@ from textclf.errors import TextclfError
 from textclf.model import speed
 from textclf.model.encoders import ENCODERS, build_encoder, encoder_options, option_names
 from textclf.model.network import NetworkConfig, TextNetwork
-from textclf.train.module import ENCODER_OPTIONS, LitTextClassifier
+from textclf.training.module import ENCODER_OPTIONS, LitTextClassifier
 
 POOLINGS = [(name, pooling) for name, cls in ENCODERS.items() for pooling in cls.poolings]
 

@@ -17,7 +17,7 @@ TREC_CKPT = ROOT / "tests" / "fixtures" / "format1" / "gru-run" / "last.ckpt"
 @pytest.fixture(scope="module")
 def members(trained_run, tmp_path_factory):
     """The session's tiny SST-2 BiGRU and a bag of embeddings trained beside it."""
-    from textclf.train.training import train
+    from textclf.training.run import train
 
     other = tmp_path_factory.mktemp("ensemble") / "bag"
     with contextlib.chdir(ROOT):  # the configs name data/ relative to the project root

@@ -13,8 +13,8 @@ import pytest
 import torch
 from conftest import ROOT, textclf
 
-from textclf.train.lock import RunDirLock
-from textclf.train.run_dir import REPLACED
+from textclf.training.lock import RunDirLock
+from textclf.training.run_dir import REPLACED
 
 pytestmark = pytest.mark.slow
 

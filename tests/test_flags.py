@@ -90,7 +90,7 @@ def test_evaluate_accepts_the_split_names_train_accepts(trained_run, split, caps
 def test_evaluate_on_train_leaves_out_the_carved_rows_and_says_so(tmp_path, capsys, monkeypatch, caplog):
     import logging
 
-    from textclf.train.training import train
+    from textclf.training.run import train
 
     monkeypatch.chdir(ROOT)
     run = tmp_path / "trec"

@@ -83,8 +83,8 @@ def test_classifier_folds_on_cpu_fp32_only_with_the_same_probabilities(trained_r
 def test_a_trained_bigram_checkpoint_predicts_as_its_network(tmp_path, monkeypatch):
     from conftest import ROOT, TINY
 
-    from textclf.train.module import load_module
-    from textclf.train.training import train
+    from textclf.training.module import load_module
+    from textclf.training.run import train
 
     monkeypatch.chdir(ROOT)
     run = tmp_path / "bigrams"

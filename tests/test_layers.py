@@ -3,7 +3,7 @@ from a layer below it, never from a layer above nor from a sibling package on it
 modules import each other, even through others. Imports inside functions count: they are how a
 dependency that runs the wrong way usually hides.
 
-    errors -> files -> data -> model -> train | serve -> baseline -> compare | tune -> commands -> textclf -> cli
+    errors -> logs -> files -> data -> model -> training | serve -> baseline -> compare | tune -> commands -> textclf -> cli
 
 (`textclf`: the package's own __init__, the Python API.)
 """
@@ -16,10 +16,11 @@ from conftest import ROOT
 # lowest first; the packages of one entry are siblings that must not import each other
 LAYERS = [
     ("textclf.errors",),
+    ("textclf.logs",),
     ("textclf.files",),
     ("textclf.data",),
     ("textclf.model",),
-    ("textclf.train", "textclf.serve"),
+    ("textclf.training", "textclf.serve"),
     ("textclf.baseline",),
     ("textclf.compare", "textclf.tune"),
     ("textclf.commands",),
@@ -139,17 +140,17 @@ def test_the_check_finds_an_upward_import_inside_a_function_a_sibling_import_and
         "__init__.py": "",
         "errors.py": "",
         "model/__init__.py": "",
-        "model/network.py": "def build():\n    from textclf.train.module import Lit\n",
+        "model/network.py": "def build():\n    from textclf.training.module import Lit\n",
         "model/a.py": "from textclf.model import b\n",
         "model/b.py": "from . import a\n",
-        "train/__init__.py": "",
-        "train/module.py": "import textclf.serve.classifier\n",
+        "training/__init__.py": "",
+        "training/module.py": "import textclf.serve.classifier\n",
         "serve/__init__.py": "",
         "serve/classifier.py": "from textclf.errors import TextclfError\n",
     })
     assert violations(package) == [
-        "textclf.model.network imports textclf.train.module, a layer above it (textclf.train is above textclf.model)",
-        "textclf.train.module imports textclf.serve.classifier: textclf.train and textclf.serve are siblings",
+        "textclf.model.network imports textclf.training.module, a layer above it (textclf.training is above textclf.model)",
+        "textclf.training.module imports textclf.serve.classifier: textclf.training and textclf.serve are siblings",
         "import cycle: textclf.model.a -> textclf.model.b -> textclf.model.a",
     ]
 

@@ -1,4 +1,4 @@
-"""The Lightning module (textclf/train/module.py) through real `Trainer.fit` / `validate` runs on TREC:
+"""The Lightning module (textclf/training/module.py) through real `Trainer.fit` / `validate` runs on TREC:
 schedule and warmup, label smoothing, balanced class weights, a hidden head layer, sinusoidal positions,
 and pretrained vectors through training."""
 
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from conftest import DATA
 
 from textclf.data.datamodule import TextDataModule
-from textclf.train.module import LitTextClassifier
+from textclf.training.module import LitTextClassifier
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,7 @@ def test_compiled_transformer_predicts_like_eager(tmp_path, monkeypatch):
 
     import torch
 
-    from textclf.train.training import train
+    from textclf.training.run import train
 
     if not any(shutil.which(c) for c in ("g++", "clang++", "c++")):
         pytest.skip("torch.compile on CPU needs a C++ compiler; this machine has none")

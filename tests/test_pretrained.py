@@ -29,7 +29,7 @@ def texts():
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, texts):
     """{kind: (model folder, run directory)}: a tiny model of each architecture fine-tuned for a few steps."""
-    from textclf.train.training import train
+    from textclf.training.run import train
 
     root = tmp_path_factory.mktemp("pretrained")
     out = {}
@@ -85,7 +85,7 @@ def test_a_checkpoint_predicts_from_another_folder_with_the_model_folder_gone(ru
     folder, run = runs["bert"]
     copy = tmp_path / "model"
     shutil.copytree(folder, copy)
-    from textclf.train.training import train
+    from textclf.training.run import train
 
     with contextlib.chdir(ROOT):
         train(["--data.path", "data/sst2", "--model.pretrained", str(copy), "--run_dir", str(tmp_path / "run"), *TINY])
@@ -113,7 +113,7 @@ def test_onnx_export_and_int8_predict_as_the_checkpoint_does(runs, kind, tmp_pat
 
 def test_a_frozen_body_keeps_its_published_weights_and_the_head_learns(runs, tmp_path):
     folder, _ = runs["bert"]
-    from textclf.train.training import train
+    from textclf.training.run import train
 
     with contextlib.chdir(ROOT):
         train(["--data.path", "data/sst2", "--model.pretrained", str(folder), "--model.freeze_pretrained", "true",
@@ -128,8 +128,8 @@ def test_a_frozen_body_keeps_its_published_weights_and_the_head_learns(runs, tmp
 
 
 def test_layer_decay_gives_each_layer_below_the_top_a_smaller_rate(runs):
-    from textclf.train.module import load_module
-    from textclf.train.optimization import param_groups
+    from textclf.training.module import load_module
+    from textclf.training.optimization import param_groups
 
     module = load_module(str(runs["bert"][1] / "best.ckpt"))
     groups = param_groups(module, lr=1e-3, weight_decay=0.1, pretrained_lr=1e-4, layer_decay=0.5)

@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT, TINY
 
 from textclf.cli import main
-from textclf.train.run_dir import MARKER, REPLACED, RunDirLock, is_run, recover_replaced
+from textclf.training.run_dir import MARKER, REPLACED, RunDirLock, is_run, recover_replaced
 
 
 def run_main(capsys, *args) -> tuple[int, str]:

@@ -48,6 +48,23 @@ def test_health_labels_and_docs(served):
     assert "/predict" in client.get("/openapi.json").json()["paths"]
 
 
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_need_no_network(served, page):
+    """Every script and style sheet the docs pages load comes from the server itself (no CDN): each is a
+    path here, and is served."""
+    import re
+
+    html = served[1].get(page).text
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html) + re.findall(r"""[a-z_]+_url: *['"]([^'"]+)""", html)
+    assets += re.findall(r"""url: *['"]([^'"]+)['"]""", html)
+    scripts = [a for a in assets if a.endswith((".js", ".css"))]
+    assert scripts, html
+    assert not [a for a in assets if a.startswith(("http:", "https:", "//"))], assets
+    for asset in scripts:
+        r = served[1].get(asset)
+        assert r.status_code == 200 and len(r.content) > 10_000, asset
+
+
 @pytest.mark.parametrize("body,fragment", [
     ({"texts": []}, "at least 1"),
     ({"texts": ["fine", "  "]}, "text 2 is empty"),

@@ -13,7 +13,7 @@ from textclf.cli import main
 from textclf.data.datamodule import TextDataModule
 from textclf.model.encoders import encoder_options
 from textclf.model.network import NetworkConfig
-from textclf.train.module import LitTextClassifier
+from textclf.training.module import LitTextClassifier
 from textclf.tune.search import search_space
 
 

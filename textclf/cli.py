@@ -7,11 +7,11 @@ Every user error is one line on stderr naming the problem and the fix, exit code
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
 
 from textclf.errors import Interrupted, TextclfError
+from textclf.logs import quiet_libraries
 
 USAGE = """usage: textclf {train,evaluate,predict,embed,serve,export,compare,analyze,tune,baseline,ensemble,data} ...
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"textclf {__version__}")
         return 0
     argv = [a for a in argv if a not in ("--debug", "--verbose")]
-    _quiet_libraries(debug)
+    quiet_libraries(debug)
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0 if argv else 2
@@ -67,22 +67,6 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's own flush at exit does not raise again
         return 141
-
-
-def _quiet_libraries(debug: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="%(message)s")
-    if not debug:
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
-        for name in ("datasets", "fsspec", "httpx", "huggingface_hub", "urllib3", "filelock", "lightning.pytorch",
-                     "lightning.fabric", "lightning"):
-            logging.getLogger(name).setLevel(logging.ERROR)
-        # datasets reads these when imported; `predict` on texts never imports it (a slow import)
-        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("DATASETS_VERBOSITY", "error")
-        if "datasets" in sys.modules:  # already imported (main() called in process): tell it directly
-            datasets = sys.modules["datasets"]
-            datasets.disable_progress_bars()
-            datasets.logging.set_verbosity_error()
 
 
 # the commands in the order of USAGE; each is the module textclf.commands.<name>, imported when it runs

@@ -10,10 +10,10 @@ from datetime import datetime
 from textclf.baseline.tfidf import fit_tfidf, to_checkpoint
 from textclf.errors import TextclfError
 from textclf.model.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
-from textclf.train.arguments import parse_train_args
-from textclf.train.results import write_metrics, write_run_files
-from textclf.train.run_dir import in_run_dir
-from textclf.train.training import prepare_data
+from textclf.training.arguments import parse_train_args
+from textclf.training.results import write_metrics, write_run_files
+from textclf.training.run import prepare_data
+from textclf.training.run_dir import in_run_dir
 
 
 def baseline(argv: list[str]) -> dict:

@@ -1,4 +1,4 @@
-"""`textclf compare --config C --encoders ... --seeds N --output DIR` (textclf.compare.runner)."""
+"""`textclf compare [--config C] [--data.* ...] --encoders ... --seeds N --output DIR` (textclf.compare.runner)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def run(argv: list[str]) -> int:
         description="Train every encoder on the same data, tokenizer and budget over several seeds, and report.",
         epilog="Other flags (--model.*, --data.*, --trainer.*) are passed to every run.",
     )
-    p.add_argument("--config", required=True, help="a config of configs/, e.g. configs/sst2.yaml")
+    p.add_argument("--config", help="a config of configs/, e.g. configs/sst2.yaml (or give the data with --data.* "
+                   "flags, as train takes them; without either, train's default data)")
     p.add_argument("--encoders", help=f"comma-separated encoders (default {','.join(FROM_SCRATCH)}, and pretrained "
                    "with --model.pretrained)")
     p.add_argument("--seeds", type=flags.positive_int, default=3, help="seeds per encoder (1, 2, ... N)")

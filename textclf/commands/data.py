@@ -1,4 +1,5 @@
-"""`textclf data`: load and tokenize the data of train's config and flags, and print each split's statistics."""
+"""`textclf data`: load and tokenize the data of train's config and flags, and print each split's statistics
+once (a table) and its examples per class, naming the smallest class."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ def run(argv: list[str]) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from textclf.train.arguments import parse_train_args
-    from textclf.train.training import prepare_data
+    from textclf.training.arguments import parse_train_args
+    from textclf.training.run import prepare_data
 
     cli = parse_train_args(argv)
     dm = cli.datamodule
+    dm.report_splits = False  # the table below says it once
     prepare_data(cli)
     table = Table(title=f"{dm.source_name}: {dm.num_classes} classes, vocabulary {dm.vocab_size:,}")
     for col in ("split", "texts", "mean", "p50", "p95", "max", "truncated"):
@@ -24,6 +26,25 @@ def run(argv: list[str]) -> int:
     for split, s in dm.stats.items():
         table.add_row(split, f"{s['examples']:,}", f"{s['mean']:.1f}", f"{s['p50']:.0f}", f"{s['p95']:.0f}",
                       f"{s['max']}", f"{100 * s['truncated']:.1f}%")
-    Console().print(table)
-    print(f"labels: {', '.join(dm.label_names)}; data step {dm.setup_seconds:.2f}s")
+    console = Console()
+    console.print(table)
+    console.print(class_table(dm.label_names, {split: s["classes"] for split, s in dm.stats.items()}))
+    train = dm.stats["train"]["classes"]
+    smallest = min(range(len(train)), key=train.__getitem__)
+    print(f"smallest class in train: {dm.label_names[smallest]} ({train[smallest]:,} of {sum(train):,}, "
+          f"{100 * train[smallest] / max(sum(train), 1):.1f}%); data step {dm.setup_seconds:.2f}s")
     return 0
+
+
+def class_table(label_names: list[str], counts: dict[str, list[int]]):
+    """Examples per class and split, with each class's share of the split."""
+    from rich.table import Table
+
+    table = Table(title="examples per class")
+    table.add_column("class")
+    for split in counts:
+        table.add_column(split, justify="right")
+    for i, name in enumerate(label_names):
+        cells = [f"{c[i]:,} ({100 * c[i] / max(sum(c), 1):.1f}%)" for c in counts.values()]
+        table.add_row(name, *cells)
+    return table

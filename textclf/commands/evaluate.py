@@ -17,6 +17,7 @@ def run(argv: list[str]) -> int:
     p.add_argument("--split", default="test", help="test, validation (dev, val) or train (without the rows carved "
                    "off as validation/test in training); default test")
     flags.add_batch_size(p)
+    flags.add_device(p)
     p.add_argument("--output", help="write the metrics as JSON")
     p.add_argument("--predictions", help="write every example's gold label, predicted label, whether it is correct "
                    "and the probabilities (.jsonl, .csv, .tsv or .parquet), for error analysis")
@@ -29,13 +30,14 @@ def run(argv: list[str]) -> int:
     if args.output and args.predictions and same_file(args.output, args.predictions):
         raise TextclfError("--output and --predictions name one file: give each its own")
 
+    from textclf.commands.progress import TextProgress
     from textclf.commands.tables import print_evaluation
     from textclf.serve.evaluate import evaluate
     from textclf.serve.loading import load_classifier
-    from textclf.train.run_dir import check_not_being_replaced
+    from textclf.training.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
-    clf = load_classifier(args.checkpoint)
+    clf = load_classifier(args.checkpoint, device=args.device)
     source = flags.data_source(args) or dict(clf.data_source)
     if not source:
         raise TextclfError(f"{args.checkpoint} does not record its training data: pass --data.path")
@@ -43,8 +45,9 @@ def run(argv: list[str]) -> int:
     for flag, path in (("--output", args.output), ("--predictions", args.predictions)):
         if path:
             check_output(path, args.overwrite, data_files, flag)
-    result = evaluate(clf, source, flags.split_name(args.split), examples=bool(args.predictions),
-                      **flags.batch_size(args))
+    with TextProgress("evaluate") as progress:
+        result = evaluate(clf, source, flags.split_name(args.split), examples=bool(args.predictions),
+                          progress=progress, **flags.batch_size(args))
     examples = result.pop("examples_predicted", None)
     print_evaluation(result)
     if args.output:
@@ -62,6 +65,7 @@ def run(argv: list[str]) -> int:
             writer.close(ok)
         wrong = sum(r["gold"] != r["label"] for r in examples)
         print(f"predictions: {args.predictions} ({len(examples):,} examples, {wrong:,} wrong)", file=sys.stderr)
+    progress.done(None, "texts scored")
     return 0
 
 

@@ -15,7 +15,7 @@ def run(argv: list[str]) -> int:
     args = p.parse_args(argv)
     flags.require("export", ("onnx", "onnxruntime"), "pip install 'onnx>=1.16' 'onnxruntime>=1.18'")
     from textclf.serve.onnx_export import export_onnx
-    from textclf.train.run_dir import check_not_being_replaced
+    from textclf.training.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
     done = export_onnx(args.checkpoint, args.output, args.overwrite)

@@ -74,6 +74,11 @@ def add_batch_size(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch_size", type=positive_int, help=BATCH_SIZE_HELP)
 
 
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto (the GPU when there is one, else the CPU), cpu, cuda, "
+                   "cuda:N or mps (default auto)")
+
+
 def batch_size(args: argparse.Namespace) -> dict:
     """--batch_size when given; otherwise the model's prediction default (Classifier.batch_size)."""
     return {} if args.batch_size is None else {"batch_size": args.batch_size}

@@ -1,7 +1,7 @@
 """Short `--help` for `textclf train`, `textclf data` and `textclf baseline`: textclf's own options first, one line each.
 
 The option names, defaults and one-line help are read from the signatures and docstrings of the model
-(textclf.train.module.LitTextClassifier) and the data module (textclf.data.datamodule.TextDataModule),
+(textclf.training.module.LitTextClassifier) and the data module (textclf.data.datamodule.TextDataModule),
 so they cannot drift from the code. LightningCLI's full help, with every Trainer option, stays behind
 `--help=all`.
 """
@@ -80,7 +80,7 @@ def short_help(command: str) -> str:
     data_only = {"data": DATA_USAGE, "baseline": BASELINE_USAGE}
     if command in data_only:
         return "\n".join([data_only[command], *_section("data", "data", TextDataModule)])
-    from textclf.train.module import LitTextClassifier
+    from textclf.training.module import LitTextClassifier
 
     return "\n".join([TRAIN_USAGE, *_section("model", "model", LitTextClassifier),
                       *_section("data", "data", TextDataModule), "",

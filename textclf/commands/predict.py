@@ -19,6 +19,7 @@ def run(argv: list[str]) -> int:
     p.add_argument("--top_k", type=flags.positive_int, help="keep the k most likely labels in probs (k >= 1)")
     p.add_argument("--strict", action="store_true", help="an empty line or text is an error (default: a null prediction)")
     flags.add_batch_size(p)
+    flags.add_device(p)
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU): faster, slightly less exact")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="bf16: autocast to bfloat16, faster on CPUs with AMX/AVX512-BF16 and on GPUs")
@@ -31,19 +32,22 @@ def run(argv: list[str]) -> int:
     if args.output:
         check_output(args.output, args.overwrite, inputs=[args.checkpoint, args.input])
 
+    from textclf.commands.progress import TextProgress, count_texts
     from textclf.serve.loading import load_classifier
     from textclf.serve.record_output import Writer, predict_chunks
     from textclf.serve.text_input import Chunk, read_chunks
-    from textclf.train.run_dir import check_not_being_replaced
+    from textclf.training.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
-    clf = load_classifier(args.checkpoint, quantize=args.quantize, precision=args.precision, compile=args.compile)
+    clf = load_classifier(args.checkpoint, device=args.device, quantize=args.quantize, precision=args.precision,
+                          compile=args.compile)
     chunks = iter([Chunk(list(args.texts), 1, {})]) if args.texts else read_chunks(args.input, args.text_column, args.encoding)
     where = "line" if not args.input or args.input == "-" or args.input.lower().endswith(".txt") else "row"
     writer, ok = Writer(args.output, clf.label_names, args.prefix), False
     try:
-        empty = predict_chunks(clf, chunks, writer, args.input or "the texts", where, strict=args.strict,
-                               top_k=args.top_k, **flags.batch_size(args))
+        with TextProgress("predict", count_texts(args.input, args.texts), show=_shows_bar(args)) as progress:
+            empty = predict_chunks(clf, chunks, writer, args.input or "the texts", where, strict=args.strict,
+                                   top_k=args.top_k, progress=progress.advance, **flags.batch_size(args))
         ok = True
     finally:
         writer.close(ok)
@@ -53,4 +57,11 @@ def run(argv: list[str]) -> int:
         shown = ", ".join(map(str, empty[:5])) + (", ..." if len(empty) > 5 else "")
         print(f"textclf predict: {len(empty):,} empty text(s) got a null prediction ({where}s {shown}); --strict makes "
               "an empty text an error", file=sys.stderr)
+    if args.input:
+        progress.done(args.output or "stdout")
     return 0
+
+
+def _shows_bar(args) -> bool:
+    """A bar for a file's texts on a terminal, unless the records themselves are going to that terminal."""
+    return bool(args.input) and sys.stderr.isatty() and (bool(args.output) or not sys.stdout.isatty())

@@ -22,16 +22,19 @@ def run(argv: list[str]) -> int:
     p.add_argument("--max_wait_ms", type=_milliseconds, default=5.0,
                    help="how long a batch waits for more requests before it runs (default 5 ms)")
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU)")
+    flags.add_device(p)
     args = p.parse_args(argv)
-    flags.require("serve", ("fastapi", "uvicorn"), "pip install 'fastapi>=0.110' 'uvicorn>=0.29'")
+    flags.require("serve", ("fastapi", "uvicorn", "fastapi_offline"),
+                  "pip install 'fastapi>=0.110' 'uvicorn>=0.29' 'fastapi-offline>=1.7' (or the .[serve] extra)")
     from textclf.serve.http import serve
     from textclf.serve.loading import load_classifier
-    from textclf.train.run_dir import check_not_being_replaced
+    from textclf.training.run_dir import check_not_being_replaced
 
     check_not_being_replaced(args.checkpoint)
     _check_can_listen(args.host, args.port)
-    clf = load_classifier(args.checkpoint, quantize=args.quantize)
-    print(f"serving {args.checkpoint} ({', '.join(clf.label_names)}) on http://{args.host}:{args.port} "
+    clf = load_classifier(args.checkpoint, device=args.device, quantize=args.quantize)
+    device = getattr(clf, "device", "cpu")
+    print(f"serving {args.checkpoint} ({', '.join(clf.label_names)}) on {device}, at http://{args.host}:{args.port} "
           f"(docs: /docs); Ctrl-C stops", file=sys.stderr, flush=True)
     serve(clf, args.host, args.port, args.max_batch, args.max_wait_ms, name=os.path.basename(args.checkpoint))
     return 0

@@ -22,6 +22,9 @@ def print_run_summary(m: dict) -> None:
         console.print(f"C {m['C']} (chosen on validation), {m['features']:,} n-gram features, {m['wall_seconds']:.1f}s wall")
     else:
         stopped = f" ({m['stopped_by']})" if m.get("stopped_by") else ""
+        if m.get("stopped_by") == "early stopping":
+            stopped = (f" (stopped early: validation macro-F1 did not improve in the {m['epochs'] - m['best_epoch']} "
+                       "epochs after it; --patience sets how many)")
         console.print(
             f"best epoch {m['best_epoch']} of {m['epochs']}{stopped}, {m['wall_seconds']:.1f}s wall, "
             f"{m['train_tokens_per_second']:,.0f} train tokens/s, {m['parameters']['total']:,} parameters"

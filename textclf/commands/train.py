@@ -1,5 +1,5 @@
 """`textclf train`: a short --help of textclf's own options (--help=all: LightningCLI's, the Trainer's
-included), one run (textclf.train.training), and its summary."""
+included), one run (textclf.training.run), and its summary."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def run(argv: list[str]) -> int:
         return 0
     argv = ["--help" if a == "--help=all" else a for a in argv]
     from textclf.commands.tables import print_run_summary
-    from textclf.train.training import train
+    from textclf.training.run import train
 
     metrics = train(argv)
     if metrics is not None:

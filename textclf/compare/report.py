@@ -15,9 +15,9 @@ from textclf.compare import analysis, plots, representations
 from textclf.compare.representations import VECTORS, Member, analysed_texts, untrained_vectors_of, vectors_of
 
 
-def write_report(output: str, planned, config: str, split: str, texts: list[str], lengths: np.ndarray,
+def write_report(output: str, planned, config: str | None, split: str, texts: list[str], lengths: np.ndarray,
                  labels: np.ndarray, label_names: list[str], baseline: dict | None, budget: str, axes: dict,
-                 flags: list[str] | None = None) -> dict:
+                 flags: list[str] | None = None, data: str | None = None) -> dict:
     runs = analysis.load_runs(output, planned)
     rows = analysis.summarise(runs)
     by_length = analysis.length_bins(runs, lengths, labels, (baseline or {}).get("test_predictions"))
@@ -54,7 +54,7 @@ def write_report(output: str, planned, config: str, split: str, texts: list[str]
                         m["train_tokens_per_second"], r.analysis["inference_texts_per_second"], m["peak_memory_mb"]])
     machine = {"cpus": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
                "platform": platform.platform(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-    result = {"config": config, "split": split, "budget": budget, "vary": axes, "machine": machine, "summary": rows,
+    result = {"config": config, "data": data, "split": split, "budget": budget, "vary": axes, "machine": machine, "summary": rows,
               "flags": flags or [], "accuracy_by_length": by_length, "learning_curves": curves, "effects": effects, "vary_spread": spread,
               "tfidf": {k: v for k, v in (baseline or {}).items() if k != "test_predictions"} or None, "findings": found,
               "representations": reps}
@@ -127,15 +127,16 @@ def _markdown(res: dict, runs) -> str:
     pts = lambda x: f"{100 * x:.2f}"  # noqa: E731
     split = res["split"]
     seeds = max(r["seeds"] for r in res["summary"])
+    source = f"Config `{res['config']}`" if res["config"] else f"Data `{res.get('data')}` (no config)"
     lines = [
-        f"# textclf compare: {os.path.basename(res['config'])}",
+        f"# textclf compare: {os.path.basename(res['config']) if res['config'] else res.get('data')}",
         "",
-        f"Config `{res['config']}`, {seeds} seed(s) per encoder, budget: {res['budget']}, metrics on the **{split}** "
+        f"{source}, {seeds} seed(s) per encoder, budget: {res['budget']}, metrics on the **{split}** "
         f"split of the best-validation checkpoint. Machine: {res['machine']['cpus']} CPUs, torch {res['machine']['torch']}"
         + (f", GPU {res['machine']['gpu']}" if res["machine"]["gpu"] else "") + ".",
         "Every run shares the data split, the tokenizer (`tokenizer.json`) and the budget; only the encoder"
         + (", the seed and the varied field change." if res["vary"] else " and the seed change."),
-        "Flags passed to every run: " + (f"`{' '.join(res['flags'])}`." if res["flags"] else "none (the config alone)."),
+        "Flags passed to every run: " + (f"`{' '.join(res['flags'])}`." if res["flags"] else "none."),
         "",
         "## Findings",
         "",

@@ -23,20 +23,20 @@ from textclf.compare.plan import plan
 from textclf.compare.representations import VECTORS, analysed_texts
 from textclf.errors import Interrupted, TextclfError
 from textclf.model.encoders import foreign_options
-from textclf.train.arguments import EPOCHS, PRETRAINED_EPOCHS
-from textclf.train.lock import RunDirLock
-from textclf.train.module import PRETRAINED_ONLY, SCRATCH_ONLY
-from textclf.train.run_dir import (
+from textclf.training.arguments import EPOCHS, PRETRAINED_EPOCHS
+from textclf.training.lock import RunDirLock
+from textclf.training.module import PRETRAINED_ONLY, SCRATCH_ONLY
+from textclf.training.run_dir import (
     check_writable,
     holds_files,
     move_aside,
     put_back,
     recover_replaced,
 )
-from textclf.train.signals import signals_as_interrupts, signals_deferred
+from textclf.training.signals import signals_as_interrupts, signals_deferred
 
 
-def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dict[str, list[str]],
+def run_comparison(config: str | None, encoders: list[str], seeds: list[int], axes: dict[str, list[str]],
                    budget_args: list[str], passthrough: list[str], output: str, tfidf: bool = True,
                    overwrite: bool = False) -> int:
     """Plan, train what is missing, and report into `output` (held locked for the whole command).
@@ -44,9 +44,9 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
     `output/compare.json` records a fingerprint of the config and data: runs and tokenizer in an
     output made from other ones are never reused. With `overwrite` such an output is replaced, and
     put back if the new comparison fails or is interrupted."""
-    from textclf.train.arguments import parse_train_args
+    from textclf.training.arguments import parse_train_args
 
-    base = ["--config", config, *passthrough]
+    base = [*(["--config", config] if config else []), *passthrough]
     # The shared data: one split (seed fixed), one tokenizer trained once for every run trained from scratch
     # (a pretrained model brings its own).
     cli = parse_train_args([*base, "--seed", str(seeds[0]), *_unset(SCRATCH_ONLY | PRETRAINED_ONLY)])
@@ -62,7 +62,7 @@ def run_comparison(config: str, encoders: list[str], seeds: list[int], axes: dic
         try:
             with signals_deferred():  # where the replaced output went is known before a signal acts on it
                 aside = _claim_output(folder, fingerprint, overwrite)
-            code = _compare(cli, config, base, encoders, seeds, axes, budget_args, output, tfidf)
+            code = _compare(cli, config, base, passthrough, encoders, seeds, axes, budget_args, output, tfidf)
         except Interrupted as stop:
             if aside:
                 put_back(folder, aside)
@@ -128,7 +128,7 @@ def _claim_output(output: str, fingerprint: dict, overwrite: bool) -> str | None
     return aside
 
 
-def _compare(cli, config: str, base: list[str], encoders: list[str], seeds: list[int], axes: dict[str, list[str]],
+def _compare(cli, config: str | None, base: list[str], passthrough: list[str], encoders: list[str], seeds: list[int], axes: dict[str, list[str]],
              budget_args: list[str], output: str, tfidf: bool) -> int:
     from textclf.compare.report import write_report
 
@@ -185,8 +185,11 @@ def _compare(cli, config: str, base: list[str], encoders: list[str], seeds: list
     baseline = None
     if tfidf:
         baseline = _tfidf(output, dm, eval_split)
-    write_report(output, runs, config, eval_split, eval_texts, eval_lengths, eval_labels, dm.label_names, baseline,
-                 budget=" ".join(budget_args) or DEFAULT_BUDGET, axes=axes, flags=base[2:])
+    print(f"writing the report: accuracy, speed and length tables, significance, and the representation analysis "
+          f"of {len(runs)} runs (CKA, probes, maps)...", flush=True)
+    write_report(output, runs, config, eval_split, eval_texts, eval_lengths, eval_labels,
+                 dm.label_names, baseline, budget=" ".join(budget_args) or DEFAULT_BUDGET, axes=axes, flags=passthrough,
+                 data=dm.source_name)
     print(f"report: {os.path.join(output, 'report.md')}")
     return 0
 
@@ -250,6 +253,7 @@ def _tfidf(output: str, dm, eval_split: str) -> dict:
         with open(path) as f:
             return json.load(f)
     split = lambda s: (dm.texts[s], dm.splits[s].labels)  # noqa: E731
+    print("TF-IDF + logistic regression on the same splits (choosing its C on validation)...", flush=True)
     result = fit_tfidf(dm.tokenizer, split("train"), split("validation"), split("test") if "test" in dm.splits else None)[0]
     with open(path, "w") as f:
         json.dump(result, f)

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DataFacts:
-    """What the network is sized and started from (textclf.train.module.LitTextClassifier.build)."""
+    """What the network is sized and started from (textclf.training.module.LitTextClassifier.build)."""
 
     tokenizer_json: str
     label_names: list[str]
@@ -125,6 +125,7 @@ class TextDataModule(L.LightningDataModule):
         self.splits: dict[str, TokenizedSplit] = {}
         self.stats: dict[str, dict] = {}
         self.texts: dict[str, list[str]] = {}
+        self.report_splits = True  # each split's line at INFO (textclf data prints them as a table instead)
         self.setup_seconds = 0.0
 
     @property
@@ -207,9 +208,11 @@ class TextDataModule(L.LightningDataModule):
             enc = encode_split(ds, encoder, tok_key, split)
             self.splits[split] = TokenizedSplit.from_arrow(enc, self.pad_id)
             self.texts[split] = ds["text"][:]
-            self.stats[split] = {"examples": ds.num_rows, **length_stats(np.asarray(enc["full_length"]), self.max_length)}
+            self.stats[split] = {"examples": ds.num_rows, **length_stats(np.asarray(enc["full_length"]), self.max_length),
+                                 "classes": np.bincount(self.splits[split].labels[self.splits[split].labels >= 0],
+                                                        minlength=len(self.label_names)).tolist()}
             s = self.stats[split]
-            log.info(
+            log.log(logging.INFO if self.report_splits else logging.DEBUG,
                 "%-10s %6d texts, tokens mean %.1f p50 %.0f p95 %.0f max %d, truncated %.1f%%",
                 split, s["examples"], s["mean"], s["p50"], s["p95"], s["max"], 100 * s["truncated"],
             )

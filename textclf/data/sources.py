@@ -12,6 +12,7 @@ from pathlib import Path
 
 import datasets
 
+from textclf.data.hub import before_hub_download
 from textclf.data.json_lines import json_lines
 from textclf.errors import TextclfError
 
@@ -215,6 +216,7 @@ def _load_folder(path: str, name: str | None) -> datasets.DatasetDict:
 
 def _load_hub(path: str, name: str | None, revision: str | None) -> datasets.DatasetDict:
     try:
+        before_hub_download()
         return datasets.load_dataset(path, name, revision=revision)
     except Exception as err:
         text = " ".join(f"{type(e).__name__} {e}" for e in _exception_chain(err)).lower()

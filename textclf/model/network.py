@@ -2,7 +2,7 @@
 
 `NetworkConfig` holds everything that sizes it, as plain values saved in every checkpoint, so a
 checkpoint rebuilds the network without any data. `TextNetwork` is a plain `nn.Module`: the Lightning
-module trains one (textclf.train.module), prediction loads one without importing Lightning.
+module trains one (textclf.training.module), prediction loads one without importing Lightning.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 
 from textclf.data.prepare import load_splits
 from textclf.errors import TextclfError
-from textclf.serve.predictions import Predictions
+from textclf.serve.predictions import Predictions, in_slices
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,15 @@ def evaluate(
     split: str = "test",
     batch_size: int | None = None,
     examples: bool = False,
+    progress=None,
 ) -> dict:
     """Evaluate `clf` on `split` of `source` (keyword arguments of `load_splits`). With `examples`,
-    `examples_predicted` holds one record per example: predict's (text, label, score, probs) and the gold label."""
+    `examples_predicted` holds one record per example: predict's (text, label, score, probs) and the gold label.
+    `progress`: a TextProgress (textclf.commands.progress) told how many texts there are and each one done."""
     texts, labels = labelled_split(source, split, clf.label_names)
-    probs = clf.predict_proba(texts, batch_size)
+    if progress is not None:
+        progress.total = len(texts)
+    probs = in_slices(lambda t: clf.predict_proba(t, batch_size), texts, progress and progress.advance)
     result = {"split": split, **classification_metrics(labels, probs.argmax(1), clf.label_names)}
     if examples:
         result["examples_predicted"] = [{**record, "gold": clf.label_names[gold]}

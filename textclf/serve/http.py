@@ -145,7 +145,7 @@ def _errors(errors) -> list[dict]:
 def create_app(clf: Predictions, max_batch: int = 64, max_wait_ms: float = 5.0, max_body_bytes: int = MAX_BODY_BYTES,
                name: str = "textclf"):
     """The FastAPI application serving `clf`."""
-    from fastapi import FastAPI, HTTPException, Request
+    from fastapi import HTTPException, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
@@ -157,7 +157,11 @@ def create_app(clf: Predictions, max_batch: int = 64, max_wait_ms: float = 5.0, 
         yield
         await batcher.stop()
 
-    app = FastAPI(title=f"{name}: text classification", lifespan=lifespan,
+    from fastapi_offline import (
+        FastAPIOffline,  # /docs and /redoc from installed files: they work without a network
+    )
+
+    app = FastAPIOffline(title=f"{name}: text classification", lifespan=lifespan,
                   description=f"Labels: {', '.join(clf.label_names)}. The same records as `textclf predict`.")
 
     app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)

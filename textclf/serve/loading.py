@@ -86,14 +86,49 @@ def load_classifier(path: str, device: str = "cpu", quantize: bool = False, prec
     `textclf export` loads as an OnnxClassifier (onnxruntime)."""
     if quantize and compile:
         raise TextclfError("--quantize and --compile do not combine: choose one")
+    onnx = str(path).lower().endswith(".onnx")
+    device = resolve_device(device, cpu_only="an ONNX model (onnxruntime)" if onnx else "--quantize" if quantize else None)
     options = LoadOptions(device, quantize, precision, compile, fold)
-    if str(path).lower().endswith(".onnx"):
+    if onnx:
         from textclf.serve.onnx_model import OnnxClassifier
 
-        if options.network_only() or device != "cpu":
+        if options.network_only():
             raise TextclfError(f"{path} is an ONNX model (run by onnxruntime on CPU): --quantize, --precision, --compile "
                                "and --device apply to checkpoints only; drop them")
         if not os.path.isfile(path):
             raise TextclfError(f"{path} does not exist")
         return OnnxClassifier(path)
     return classifier_from(read_checkpoint(path), path, options)
+
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def resolve_device(device: str, cpu_only: str | None = None) -> str:
+    """`auto`: the GPU when there is one (CUDA, then Apple's MPS), else the CPU; the CPU where only it can run
+    the model (`cpu_only` names why: an ONNX file, int8 quantization). A device that is not here is a
+    one-line error."""
+    import torch
+
+    name = str(device).lower()
+    kind = name.split(":")[0]
+    if kind not in DEVICES:
+        raise TextclfError(f"unknown --device {device!r}: choose one of {', '.join(DEVICES)} (or cuda:N)")
+    if cpu_only and kind != "cpu":
+        if kind == "auto":
+            return "cpu"
+        raise TextclfError(f"--device {device}: {cpu_only} runs on the CPU only: drop --device (or give cpu)")
+    if kind == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise TextclfError(f"--device {device}: torch {torch.__version__} sees no CUDA GPU here: use --device cpu "
+                           "(or auto), or install a CUDA build of torch")
+    if kind == "cuda" and ":" in name and int(name.split(":")[1] or 0) >= torch.cuda.device_count():
+        raise TextclfError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
+                           f"numbered from 0")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise TextclfError(f"--device {device}: no Apple MPS device here: use --device cpu (or auto)")
+    return name

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from textclf.errors import TextclfError, check_at_least
+
+SLICE = 1024  # texts per call when progress is reported: as fast as one call (bench/README.md, "Progress")
+
+
+def in_slices(step: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str],
+              progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """`step(texts)` (predict_proba or embed), called on slices of SLICE texts with `progress(n)` after each
+    when a progress display wants to follow; one call without one."""
+    if progress is None:
+        return step(texts)
+    parts = []
+    for start in range(0, len(texts), SLICE):
+        parts.append(step(texts[start:start + SLICE]))
+        progress(len(parts[-1]))
+    return np.concatenate(parts) if parts else step(texts)
 
 
 class Predictions:

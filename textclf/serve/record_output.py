@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from textclf.errors import TextclfError
 from textclf.files import write_whole
-from textclf.serve.predictions import Predictions
+from textclf.serve.predictions import SLICE, Predictions
 from textclf.serve.text_input import Chunk
 
 OUTPUTS = (".jsonl", ".csv", ".tsv", ".parquet")
@@ -137,10 +137,11 @@ class Writer:
 
 
 def predict_chunks(clf: Predictions, chunks: Iterable[Chunk], writer: Writer, source: str, where: str,
-                   strict: bool = False, top_k: int | None = None, batch_size: int | None = None) -> list[int]:
+                   strict: bool = False, top_k: int | None = None, batch_size: int | None = None,
+                   progress=None) -> list[int]:
     """Predict every chunk and write its records; returns the line/row numbers of the empty texts, which
     get a null prediction (with `strict`, the first is an error naming it). `source` and `where`
-    ("line" or "row") name the input in messages."""
+    ("line" or "row") name the input in messages. `progress(n)` is called as each n texts are done."""
     empty = []
     for chunk in chunks:
         blank = [i for i, t in enumerate(chunk.texts) if t is None or not t.strip()]
@@ -149,8 +150,14 @@ def predict_chunks(clf: Predictions, chunks: Iterable[Chunk], writer: Writer, so
                                "fill it in or remove it, or drop --strict to get a null prediction for it")
         empty += [chunk.first + i for i in blank]
         keep = [i for i, t in enumerate(chunk.texts) if t is not None and t.strip()]
-        found = dict(zip(keep, clf.predict([chunk.texts[i] for i in keep], top_k=top_k, batch_size=batch_size)
-                         if keep else []))
+        found = {}
+        for start in range(0, len(keep), SLICE):  # slices, so that a progress display moves within a chunk
+            part = keep[start:start + SLICE]
+            found.update(zip(part, clf.predict([chunk.texts[i] for i in part], top_k=top_k, batch_size=batch_size)))
+            if progress is not None:
+                progress(len(part))
+        if progress is not None and blank:
+            progress(len(blank))
         records = [found.get(i) or {"text": t or "", "label": None, "score": None, "probs": None}
                    for i, t in enumerate(chunk.texts)]
         writer.write(records, chunk.columns)
@@ -162,23 +169,34 @@ def vector_names(columns: dict[str, list], prefix: str | None) -> dict[str, str]
     return added_names(["vector"] if columns else ["text", "vector"], columns, prefix, "emb_")
 
 
-def write_vectors(path: str, vectors, texts: list[str], columns: dict[str, list], prefix: str | None = None) -> None:
-    """vectors.npy, or a Parquet table of the input table's columns (or the text, without a table) and a
-    `vector` column; an earlier file stays whole if the write fails."""
+def write_vectors(path: str | None, vectors, texts: list[str], columns: dict[str, list], prefix: str | None = None) -> None:
+    """vectors.npy, or a Parquet table or JSON lines (on stdout without a path) of the input table's columns
+    (or the text, without a table) and a `vector` column; an earlier file stays whole if the write fails."""
     import numpy as np
 
     names = vector_names(columns, prefix)
+    table = dict(columns) if columns else {names["text"]: texts}
+
+    def json_lines(f) -> None:
+        for i, row in enumerate(vectors.tolist()):
+            record = {**{c: v[i] for c, v in table.items()}, names["vector"]: [round(x, 6) for x in row]}
+            f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
 
     def write(tmp: str) -> None:
         if path.lower().endswith(".npy"):
             with open(tmp, "wb") as f:
                 np.save(f, vectors)
-            return
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        elif path.lower().endswith(".jsonl"):
+            with open(tmp, "w", encoding="utf-8") as f:
+                json_lines(f)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
-        table = dict(columns) if columns else {names["text"]: texts}
-        table[names["vector"]] = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])
-        pq.write_table(pa.table(table), tmp)
+            vector = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])
+            pq.write_table(pa.table({**table, names["vector"]: vector}), tmp)
 
-    write_whole(path, write)
+    if path is None:
+        json_lines(sys.stdout)
+    else:
+        write_whole(path, write)

@@ -23,8 +23,8 @@ import yaml
 
 from textclf.errors import Interrupted, TextclfError
 from textclf.model.encoders import encoder_class
-from textclf.train.console import silenced
-from textclf.train.training import train
+from textclf.training.console import silenced
+from textclf.training.run import train
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def suggest(trial, encoder: str) -> dict[str, object]:
 def checked_config(base: list[str], encoder: str):
     """The trials' shared config, parsed, with its data source loaded once: a bad flag or data that does
     not load is a one-line error before the search writes anything."""
-    from textclf.train.arguments import parse_train_args
+    from textclf.training.arguments import parse_train_args
 
     cli = parse_train_args([*base, "--model.encoder", encoder])
     cli.datamodule.prepare_data()
@@ -157,7 +157,7 @@ def tune(base: list[str], encoder: str, budget_seconds: int, output: str, max_tr
         t0 = time.perf_counter()
         quiet = data_shown and os.environ.get("TEXTCLF_VERBOSE") != "1"
         data_shown = True
-        with silenced("textclf.data", "textclf.train") if quiet else contextlib.nullcontext():
+        with silenced("textclf.data", "textclf.training") if quiet else contextlib.nullcontext():
             metrics = train(args, callbacks=[report], test=False)
         trial.set_user_attr("run_dir", run_dir)
         trial.set_user_attr("seconds", round(time.perf_counter() - t0, 1))
@@ -167,13 +167,28 @@ def tune(base: list[str], encoder: str, budget_seconds: int, output: str, max_tr
             raise optuna.TrialPruned()
         return metrics["val"]["acc"]
 
+    this_call: list[float] = []  # seconds of each trial this call ran, to tell whether the next one fits
+
+    def after_trial(study, trial) -> None:
+        _keep_best_checkpoint(study, output)
+        this_call.append(time.perf_counter() - started - sum(this_call))
+        if not next_trial_fits(time.perf_counter() - started, this_call, budget_seconds):
+            study.stop()
+
     try:
-        study.optimize(objective, timeout=budget_seconds, n_trials=max_trials,
-                       callbacks=[lambda study, _: _keep_best_checkpoint(study, output)])
+        study.optimize(objective, timeout=budget_seconds, n_trials=max_trials, callbacks=[after_trial])
     except Interrupted as stop:
         raise Interrupted(stop.signum, "interrupted: run the same command again to continue the search "
                                        f"(finished trials are kept in {output}/study.db)") from None
-    return _write_results(study, output)
+    summary = _write_results(study, output)
+    return {**summary, "seconds": round(time.perf_counter() - started, 1), "budget_seconds": budget_seconds,
+            "trials_this_call": len(this_call)}
+
+
+def next_trial_fits(elapsed: float, seconds: list[float], budget: float) -> bool:
+    """Whether one more trial, taking as long as this call's trials took on average, ends within the budget.
+    (Pruned trials are shorter, so the mean of all of them is what the next one is expected to take.)"""
+    return elapsed + sum(seconds) / len(seconds) <= budget
 
 
 def _claim(output: str, recorded: dict) -> None:

@@ -16,6 +16,7 @@ import os
 import torch
 from torch import nn
 
+from textclf.data.hub import before_hub_download
 from textclf.data.tokenizer import GivenTokenizer
 from textclf.errors import TextclfError
 from textclf.model.encoders.options import check_choice
@@ -151,6 +152,8 @@ def load_pretrained_weights(encoder: PretrainedEncoder, source: str) -> None:
 def _readable(source: str):
     """Errors of reading a model folder or hub id as one line naming `source`."""
     try:
+        if not os.path.exists(source):
+            before_hub_download()
         yield
     except TextclfError:
         raise

@@ -14,17 +14,17 @@ from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.plugins.io import CheckpointIO
 
 from textclf.errors import Interrupted, TextclfError
-from textclf.train.console import EpochBar, EpochsFromOne, epoch_reporter
-from textclf.train.history import RunHistory
-from textclf.train.module import MONITOR
-from textclf.train.results import final_metrics, write_run_files
-from textclf.train.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState, run_checkpoints
+from textclf.training.console import EpochBar, EpochsFromOne, epoch_reporter
+from textclf.training.history import RunHistory
+from textclf.training.module import MONITOR
+from textclf.training.results import final_metrics, write_run_files
+from textclf.training.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState, run_checkpoints
 
 log = logging.getLogger(__name__)
 
 
 def fit(cli, run_dir: str, worker: bool, callbacks: Sequence[L.Callback] = (), test: bool = True) -> dict | None:
-    """Train the parsed run (`textclf.train.arguments.parse_train_args`) into `run_dir`, then evaluate its
+    """Train the parsed run (`textclf.training.arguments.parse_train_args`) into `run_dir`, then evaluate its
     best checkpoint; returns metrics.json's content (None on DDP worker ranks)."""
     config, dm, model = cli.config, cli.datamodule, cli.model
     history = RunHistory()
@@ -79,7 +79,7 @@ def _trainer_config(cli, run_dir: str, callbacks: list, epochs_done: int | None)
     trainer_config["callbacks"] = callbacks + (user_callbacks if isinstance(user_callbacks, list) else [user_callbacks])
     if trainer_config.get("logger") in (None, True):
         trainer_config["logger"] = _loggers(run_dir, epochs_done)
-    # our own display (textclf.train.console), never Lightning's default bar
+    # our own display (textclf.training.console), never Lightning's default bar
     trainer_config["callbacks"] += epoch_reporter(trainer_config.get("enable_progress_bar") is not False)
     trainer_config["enable_progress_bar"] = any(isinstance(c, EpochBar) for c in trainer_config["callbacks"])
     smoke = trainer_config.pop("fast_dev_run", False)

@@ -31,9 +31,9 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from textclf.files import write_whole
-from textclf.train.console import EpochsFromOne
-from textclf.train.module import MONITOR
-from textclf.train.signals import signals_deferred
+from textclf.training.console import EpochsFromOne
+from textclf.training.module import MONITOR
+from textclf.training.signals import signals_deferred
 
 
 class MovableCheckpoint(ModelCheckpoint):

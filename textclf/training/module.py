@@ -2,7 +2,7 @@
 options, loss, metrics, optimiser and schedule, and the archive written into every checkpoint.
 
 The network is sized by the data (vocabulary, labels), so it is built by `build` once the data is
-set up (textclf.train.training does this before fitting); a checkpoint rebuilds it from the archive
+set up (textclf.training.run does this before fitting); a checkpoint rebuilds it from the archive
 alone (`load_module`).
 """
 
@@ -24,7 +24,7 @@ from textclf.model.embedding import vectors_dim
 from textclf.model.encoders import encoder_class, encoder_options, resolve_options
 from textclf.model.encoders.pretrained import load_pretrained_weights, pretrained_parts
 from textclf.model.network import NetworkConfig, TextNetwork
-from textclf.train.optimization import SCHEDULES, optimiser_and_schedule
+from textclf.training.optimization import SCHEDULES, optimiser_and_schedule
 
 if TYPE_CHECKING:
     from textclf.data.datamodule import DataFacts

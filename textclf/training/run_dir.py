@@ -3,7 +3,7 @@
 
 - A run directory is recognisably textclf's when it holds config.yaml and the marker file `MARKER`,
   which textclf writes when it creates the run. `--overwrite` replaces only such a folder.
-- One process at a time: `RunDirLock` (textclf.train.lock) is held for the whole command.
+- One process at a time: `RunDirLock` (textclf.training.lock) is held for the whole command.
 - `--overwrite` moves the old run to `<run_dir>.replaced-<pid>` and deletes it only when the new run
   has finished. A failed or interrupted new run puts it back; if the process was killed (SIGKILL),
   the next command that locks the run directory finds the moved run and puts it back.
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from textclf.errors import Interrupted, TextclfError
-from textclf.train.lock import RunDirLock
-from textclf.train.signals import signals_as_interrupts, signals_deferred
+from textclf.training.lock import RunDirLock
+from textclf.training.signals import signals_as_interrupts, signals_deferred
 
 log = logging.getLogger(__name__)
 

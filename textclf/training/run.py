@@ -17,9 +17,9 @@ from datetime import datetime
 import lightning as L
 
 from textclf.model.checkpoint import read_checkpoint
-from textclf.train.arguments import parse_train_args
-from textclf.train.run_dir import in_run_dir
-from textclf.train.trainer import fit
+from textclf.training.arguments import parse_train_args
+from textclf.training.run_dir import in_run_dir
+from textclf.training.trainer import fit
 
 log = logging.getLogger(__name__)
 

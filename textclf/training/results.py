@@ -10,9 +10,9 @@ import lightning as L
 
 from textclf.data.datamodule import TextDataModule
 from textclf.errors import TextclfError
-from textclf.train.console import lightning_silent
-from textclf.train.history import RunHistory
-from textclf.train.module import MONITOR, load_module
+from textclf.training.console import lightning_silent
+from textclf.training.history import RunHistory
+from textclf.training.module import MONITOR, load_module
 
 
 def final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: RunHistory, accelerator,

@@ -2,7 +2,7 @@
 with parser errors in one line, and `--resume` reading the run's own config.yaml.
 
 `parse_train_args` builds the model and the data module but not the trainer: the data is loaded and
-checked before anything is written (textclf.train.training).
+checked before anything is written (textclf.training.run).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from textclf.data.datamodule import TextDataModule
 from textclf.errors import TextclfError
 from textclf.model.checkpoint import RETIRED_OPTIONS, upgrade_model_options
-from textclf.train.console import quiet_lightning
-from textclf.train.module import LitTextClassifier
-from textclf.train.run_dir import RESUME_OR_OVERWRITE
+from textclf.training.console import quiet_lightning
+from textclf.training.module import LitTextClassifier
+from textclf.training.run_dir import RESUME_OR_OVERWRITE
 
 quiet_lightning(verbose=os.environ.get("TEXTCLF_VERBOSE") == "1")
 
