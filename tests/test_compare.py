@@ -37,12 +37,14 @@ def test_every_artifact_is_written(tiny_compare):
     res = json.loads((out / "results.json").read_text())
     assert [r["group"] for r in res["summary"]] == ["bag", "gru"]
     assert set(res["accuracy_by_length"]["accuracy"]) == {"bag", "gru", "tfidf+logreg"}
-    assert res["accuracy_by_length"]["counts"] == [125] * 4  # 500 TREC test questions in 4 equal bins
+    assert sum(res["accuracy_by_length"]["counts"]) == 500 and len(res["accuracy_by_length"]["counts"]) == 4
+    assert not any(s.startswith("Fastest to settle") for s in res["findings"])  # 2 epochs: settling means nothing
     assert "--trainer.limit_train_batches 6" in " ".join(res["flags"])
     assert all(e["p"] is not None and e["ci_low"] <= e["diff"] <= e["ci_high"] for e in res["effects"])
     assert res["findings"][0].startswith("Best: **")
     report = (out / "report.md").read_text()
     assert "TF-IDF" in report and "## Effect sizes" in report and "![accuracy by length]" in report
+    assert "(n=2) |" in report and "± 0.00 |" not in report  # every ± says over how many seeds
     lines = (out / "results.csv").read_text().splitlines()
     assert len(lines) == 5 and lines[0].startswith("run,encoder")
 
@@ -143,6 +145,28 @@ def test_findings_change_when_the_numbers_change():
     assert any("GRU has 0.75x LSTM's encoder parameters" in s for s in apart)
 
 
+def test_speeds_that_differ_between_seeds_are_flagged_and_settling_needs_three_epochs():
+    import numpy as np
+
+    runs = [fake_run("gru", s, 0.8) for s in range(2)]
+    runs[1].analysis["inference_texts_per_second"] = 500.0 * 13  # 8,330 vs 631 texts/s in the issue: a busy machine
+    q = length_bins(runs, np.array([3, 5, 9, 20]), np.array([0, 1, 1, 0]))
+    text = " ".join(findings(summarise(runs), effects(runs), q, None, None, "test"))
+    assert "Warning: gru's inference speed differed 13.0x between seeds" in text
+    assert "training speed differed" not in text and "Fastest to settle" not in text  # 2 epochs
+    for r in runs:
+        r.metrics["history"].append({"epoch": 3, "elapsed": 15.0, "val_acc": 0.8})
+    text = " ".join(findings(summarise(runs), effects(runs), q, None, None, "test"))
+    assert "Fastest to settle within 1 point of its final validation accuracy: gru (epoch 2.0" in text
+
+
+def test_mean_and_spread_say_how_many_seeds():
+    from textclf.compare.analysis import mean_std
+
+    assert mean_std(0.81, 0.0096, 3) == "81.00 ± 0.96 (n=3)"
+    assert mean_std(0.81, 0.0, 1) == "81.00 (1 run)"
+
+
 def test_findings_for_one_encoder_and_a_varied_field():
     """The runner-up is the same encoder with another value: its verdict comes from its own seeds."""
     import numpy as np
@@ -172,9 +196,10 @@ def test_vary_duration_and_plan_parsing():
 @pytest.mark.slow
 def test_vary_adds_an_axis_and_the_report_sets_it_beside_the_encoder(tmp_path):
     out = tmp_path / "vary"
-    r = textclf("compare", "--config", "configs/trec.yaml", "--encoders", "bag,gru", "--seeds", "1", *TINY,
-                "--vary", "model.embedding_dim=32,64", "--no_tfidf", "--output", out)
+    r = textclf("compare", "--data.path", "data/trec", "--encoders", "bag,gru", "--seeds", "1", *TINY,
+                "--vary", "model.embedding_dim=32,64", "--no_tfidf", "--output", out)  # no --config: train's data flags
     assert r.returncode == 0, r.stderr
+    assert "writing the report" in r.stdout
     assert sorted(p.name for p in (out / "runs").iterdir()) == [
         "bag_embedding_dim-32_seed1", "bag_embedding_dim-64_seed1", "gru_embedding_dim-32_seed1", "gru_embedding_dim-64_seed1"]
     params = json.loads((out / "runs" / "bag_embedding_dim-64_seed1" / "metrics.json").read_text())["parameters"]
@@ -182,7 +207,9 @@ def test_vary_adds_an_axis_and_the_report_sets_it_beside_the_encoder(tmp_path):
     assert params["embedding"] == 64 * len(vocab)
     res = json.loads((out / "results.json").read_text())
     assert set(res["vary_spread"]["by_encoder_field_spread"]) == {"bag", "gru"}
-    assert "Varied field against encoder choice" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "Varied field against encoder choice" in report and "Data `trec` (no config)" in report
+    assert " ± " not in report.split("## Results")[1].split("##")[0]  # one seed: no spread to show
     assert any(s.startswith("The varied field moves accuracy") for s in res["findings"])
 
 
@@ -230,7 +257,7 @@ def test_overwrite_replaces_a_comparison_of_another_config(tmp_path, monkeypatch
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp"]
 
 
-def test_length_bins_hold_equal_counts_even_with_ties_and_carry_the_seed_spread():
+def test_length_bins_never_overlap_keep_ties_together_and_carry_the_seed_spread():
     import numpy as np
 
     lengths = np.array([5] * 30 + [6] * 5 + list(range(7, 72)))  # 100 texts, a third of them tied at 5 tokens
@@ -238,7 +265,9 @@ def test_length_bins_hold_equal_counts_even_with_ties_and_carry_the_seed_spread(
     runs = [Run(f"gru_seed{s}", "gru", s, "", {}, {"predictions": (np.arange(100) % (s + 2) == 0).astype(int).tolist()})
             for s in range(2)]
     bins = length_bins(runs, lengths, labels)
-    assert bins["counts"] == [25, 25, 25, 25] and bins["bins"][0] == "5-5" and bins["bins"][1].startswith("5-")
+    assert bins["bins"] == ["5", "6-21", "22-46", "47-71"] and bins["counts"] == [30, 20, 25, 25]
+    spans = [[int(x) for x in b.split("-")] * (2 - b.count("-")) for b in bins["bins"]]
+    assert all(high < low for (_, high), (low, _) in zip(spans, spans[1:]))  # no length in two bins
     assert all(sd > 0 for sd in bins["std"]["gru"])  # the two seeds disagree in every bin
     long = [Run("gru_seed1", "gru", 1, "", {}, {"predictions": [0] * 5000})]
     assert len(length_bins(long, np.arange(5000), np.zeros(5000, dtype=int))["bins"]) == 8  # a large split: finer

@@ -1,5 +1,7 @@
 """Vectors out: `Classifier.embed` and `textclf embed` give the pooled vector the head sees."""
 
+import json
+
 import datasets
 import numpy as np
 import pyarrow.parquet as pq
@@ -72,12 +74,19 @@ def test_embed_command_writes_npy_and_parquet_with_the_other_columns(trained_run
     out = pq.read_table(tmp_path / "v.parquet").to_pydict()
     assert out["id"] == [f"r{i}" for i in range(40)] and out["text"] == rows["text"]
     np.testing.assert_allclose(np.array(out["vector"], dtype=np.float32), vectors)
+    assert "textclf embed: 40 vectors of 256 -> " in done.stderr and "texts/s)" in done.stderr  # the closing line
+
+    done = cli("embed", ckpt, "--input", table)  # no --output: JSON lines on stdout, the input's columns first
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [list(r) for r in records[:1]] == [["text", "id", "vector"]] and [r["id"] for r in records] == out["id"]
+    np.testing.assert_allclose(np.array([r["vector"] for r in records], dtype=np.float32), vectors, atol=1e-5)
 
 
 def test_embed_command_refuses_bad_output_and_keeps_an_existing_file(trained_run, tmp_path, cli):
     ckpt = trained_run[0] / "best.ckpt"
     done = cli("embed", ckpt, "a text", "--output", tmp_path / "v.csv")
-    assert done.returncode == 2 and ".npy or .parquet" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and ".npy, .parquet, .jsonl" in done.stderr and "Traceback" not in done.stderr
     existing = tmp_path / "v.npy"
     existing.write_bytes(b"keep me")
     done = cli("embed", ckpt, "a text", "--output", existing)

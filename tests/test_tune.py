@@ -93,13 +93,26 @@ def test_the_data_lines_are_shown_once_not_per_trial(tmp_path):
     only their progress line."""
     import subprocess
 
-    done = subprocess.run(["textclf", "tune", "--config", "configs/trec.yaml", "--encoder", "bag", "--trials", "3",
+    done = subprocess.run(["textclf", "tune", "--data.path", "data/trec", "--encoder", "bag", "--trials", "3",
                            "--output", str(tmp_path / "s"), *TRIAL], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     out = done.stdout + done.stderr
     assert out.count("data ready in") == 1 and out.count("parameters: ") == 1, out
     assert [line.split(":")[0] for line in out.splitlines() if line.startswith("trial ")] == \
         ["trial   0", "trial   1", "trial   2"]
+    assert "against a 30m00s budget, 3 trial(s) this call\n" in out  # no --config: train's --data.* flags
+
+
+def test_no_trial_starts_that_would_pass_the_budget_and_an_overrun_is_reported(tmp_path, monkeypatch, capsys):
+    from textclf.tune.search import next_trial_fits
+
+    assert next_trial_fits(50, [20, 30], 100) and not next_trial_fits(80, [20, 30], 100)
+    monkeypatch.chdir(ROOT)
+    args = ["tune", "--data.path", "data/trec", "--encoder", "bag", "--budget", "1s", "--trials", "3",
+            "--output", str(tmp_path / "s"), *TRIAL]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "1 trial(s) this call:" in out and "over (a trial, once started, runs to its end" in out
 
 
 def test_a_continued_search_draws_new_parameters_not_the_first_calls_again(tmp_path, monkeypatch):

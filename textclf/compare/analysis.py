@@ -90,11 +90,30 @@ def summarise(runs: list[Run]) -> list[dict]:
             "seconds_to_within_1pt": float(np.mean([w[1] for w in within])) if within else None,
             "still_improving": sum(r.still_improving for r in items),
             "encoder_options": items[0].analysis.get("encoder_options"),
-            "train_tokens_per_second": float(np.mean([r.metrics["train_tokens_per_second"] for r in items])),
-            "inference_texts_per_second": float(np.mean([r.analysis["inference_texts_per_second"] for r in items])),
+            "epochs": min(len(r.metrics.get("history", [])) for r in items),
+            **_speed("train_tokens_per_second", [r.metrics["train_tokens_per_second"] for r in items]),
+            **_speed("inference_texts_per_second", [r.analysis["inference_texts_per_second"] for r in items]),
             "peak_memory_mb": float(np.max([r.metrics["peak_memory_mb"] for r in items])),
         })
     return rows
+
+
+def _speed(name: str, values: list[float]) -> dict:
+    """Mean, standard deviation and max/min ratio of one speed over seeds (a ratio over 2: the machine was
+    busy during some run, see `findings`)."""
+    v = np.asarray(values, dtype=float)
+    return {name: float(v.mean()), f"{name}_std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+            f"{name}_ratio": float(v.max() / v.min()) if v.min() > 0 else None}
+
+
+def mean_std(mean: float, std: float, seeds: int, scale: float = 100, digits: int = 2) -> str:
+    """`81.00 ± 0.96 (n=3)`: the number of seeds on every ±; one run: its value alone."""
+    if seeds < 2:
+        return f"{scale * mean:.{digits}f} (1 run)"
+    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f} (n={seeds})"
+
+
+SETTLE_EPOCHS = 3  # settling (epochs to within 1 point of the last) means nothing over fewer epochs
 
 
 def _groups(runs: list[Run]) -> dict[str, list[Run]]:
@@ -107,14 +126,18 @@ def _groups(runs: list[Run]) -> dict[str, list[Run]]:
 def length_bins(runs: list[Run], lengths: np.ndarray, labels: np.ndarray, baseline_predictions: list[int] | None = None,
                 bins: int | None = None) -> dict:
     """Accuracy per token-length bin of the evaluation split, per group: mean and standard deviation over
-    seeds. The bins hold equal numbers of texts (by length rank, so ties at an edge are split between two
-    bins rather than making one bin larger); 4 bins, or 8 on an evaluation split of 4,000 texts or more."""
+    seeds. Bins of about equal numbers of texts: going up the lengths, a new bin starts at the first length
+    with at least b/bins of the texts below it. Every text of one length is in one bin, so the bins'
+    ranges never overlap (ties make a bin larger, many ties fewer bins). 4 bins, or 8 on an evaluation
+    split of 4,000 texts or more."""
     n = len(lengths)
     bins = bins or (8 if n >= 4000 else 4)
-    rank = np.empty(n, dtype=np.int64)
-    rank[np.argsort(lengths, kind="stable")] = np.arange(n)
-    which = rank * bins // n  # 0..bins-1, equal counts (up to one text)
-    names = [f"{int(lengths[which == b].min())}-{int(lengths[which == b].max())}" for b in range(bins)]
+    values, counts = np.unique(lengths, return_counts=True)
+    below = np.cumsum(counts) - counts  # texts shorter than each length
+    of_value = np.searchsorted(np.arange(1, bins) * n / bins, below, side="right")
+    which = np.unique(of_value, return_inverse=True)[1][np.searchsorted(values, lengths)]  # numbered without gaps
+    bins = int(which.max()) + 1 if n else 0
+    names = [_span(int(lengths[which == b].min()), int(lengths[which == b].max())) for b in range(bins)]
 
     def per_bin(pred: np.ndarray) -> list[float]:
         return [float((pred[which == b] == labels[which == b]).mean()) for b in range(bins)]
@@ -128,6 +151,10 @@ def length_bins(runs: list[Run], lengths: np.ndarray, labels: np.ndarray, baseli
         table["tfidf+logreg"] = per_bin(np.asarray(baseline_predictions))
         spread["tfidf+logreg"] = [0.0] * bins
     return {"bins": names, "counts": [int((which == b).sum()) for b in range(bins)], "accuracy": table, "std": spread}
+
+
+def _span(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}-{high}"
 
 
 def learning_curves(runs: list[Run]) -> dict:
@@ -212,6 +239,11 @@ def _collect(runs: list[Run]) -> dict[tuple[str, str], list[float]]:
     return out
 
 
+def settles(row: dict) -> bool:
+    """Whether the group ran enough epochs for its settling time to mean something."""
+    return row["seconds_to_within_1pt"] is not None and row.get("epochs", SETTLE_EPOCHS) >= SETTLE_EPOCHS
+
+
 def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: dict | None,
              baseline: dict | None, split: str) -> list[str]:
     """Plain sentences, each computed from the numbers above."""
@@ -220,8 +252,13 @@ def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: d
     plain = [r for r in rows if not r["vary"]] or rows
     ranked = sorted(plain, key=lambda r: -r["acc_mean"])
     best = ranked[0]
-    out.append(f"Best: **{best['group']}**, {split} accuracy {pts(best['acc_mean'])} ± {pts(best['acc_std'])} "
-               f"over {best['seeds']} seed(s).")
+    out.append(f"Best: **{best['group']}**, {split} accuracy {mean_std(best['acc_mean'], best['acc_std'], best['seeds'], digits=1)}.")
+    for r in rows:
+        for key, what in (("inference_texts_per_second", "inference"), ("train_tokens_per_second", "training")):
+            if (r.get(f"{key}_ratio") or 0) > 2:
+                out.append(f"Warning: {r['group']}'s {what} speed differed {r[f'{key}_ratio']:.1f}x between seeds "
+                           "(the machine was likely busy during one run): its speed figures are not reliable; "
+                           "rerun the comparison on an idle machine.")
     if len(ranked) > 1:
         second = ranked[1]
         gap = best["acc_mean"] - second["acc_mean"]
@@ -254,7 +291,7 @@ def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: d
         if "rnn" in acc and all(g in acc for g in gated):
             gap = [float(np.mean([acc[g][b] for g in gated]) - acc["rnn"][b]) for b in range(len(bins))]
             trend = "grows" if gap[-1] > gap[0] + 0.01 else "shrinks" if gap[-1] < gap[0] - 0.01 else "stays about the same"
-            text += (f" By length (in {len(bins)} bins of equal size) the gap is {pts(gap[0])} points on the shortest "
+            text += (f" By length (in {len(bins)} bins of about equal size) the gap is {pts(gap[0])} points on the shortest "
                      f"texts ({bins[0]} tokens) and {pts(gap[-1])} on the longest ({bins[-1]} tokens): it {trend} "
                      "with text length.")
         out.append(text)
@@ -265,7 +302,7 @@ def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: d
             f"{gru['train_tokens_per_second'] / lstm['train_tokens_per_second']:.2f}x its tokens/s, "
             + (f"settles within 1 point of its final validation accuracy in {gru['seconds_to_within_1pt']:.0f}s vs "
                f"{lstm['seconds_to_within_1pt']:.0f}s, "
-               if gru["seconds_to_within_1pt"] is not None and lstm["seconds_to_within_1pt"] is not None else "")
+               if settles(gru) and settles(lstm) else "")
             + f"and scores "
             f"{'+' if gru['acc_mean'] >= lstm['acc_mean'] else ''}{pts(gru['acc_mean'] - lstm['acc_mean'])} points."
         )
@@ -285,7 +322,7 @@ def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: d
                    f"the last in {t['still_improving']} of {t['seeds']} seed(s)"
                    + (", so it was still improving when the budget ended." if t["still_improving"] * 2 > t["seeds"]
                       else "."))
-    timed = [r for r in plain if r["seconds_to_within_1pt"] is not None]
+    timed = [r for r in plain if settles(r)]
     if timed:
         quick = min(timed, key=lambda r: r["seconds_to_within_1pt"])
         out.append(f"Fastest to settle within 1 point of its final validation accuracy: {quick['group']} "

@@ -12,21 +12,27 @@ COLORS = plt.get_cmap("tab10").colors
 
 
 def accuracy_chart(rows: list[dict], per_seed: dict[str, list[float]], baseline_acc: float | None, split: str, path: str):
-    """A dot plot: each seed a dot, the mean a bar-free marker with ± one standard deviation. No bars, so an
-    axis that does not start at zero cannot make a small gap look tall."""
-    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.45 * len(rows) + 1.5)))
+    """A dot plot: each seed a dot (on a line of its own just under its encoder's, so the mean never hides
+    it), the mean a diamond with ± one standard deviation and the number of seeds. No bars, so an axis that
+    does not start at zero cannot make a small gap look tall. A single run is its dot alone."""
+    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.55 * len(rows) + 1.5)))
     y = np.arange(len(rows))[::-1]
+    seeds_shown = mean_shown = False
     for i, r in enumerate(rows):
         seeds = [100 * a for a in per_seed[r["group"]]]
-        ax.scatter(seeds, [y[i]] * len(seeds), color=COLORS[i % 10], s=18, alpha=0.6, zorder=2,
-                   label="one seed" if i == 0 else None)
-        ax.errorbar(100 * r["acc_mean"], y[i], xerr=100 * r["acc_std"], fmt="D", color="black", ms=5, capsize=3,
-                    zorder=3, label="mean ± std over seeds" if i == 0 else None)
+        ax.scatter(seeds, [y[i] - 0.22] * len(seeds), color=COLORS[i % 10], s=22, alpha=0.8, zorder=2,
+                   edgecolors="none", label=None if seeds_shown else "one seed")
+        seeds_shown = True
+        if len(seeds) > 1:
+            ax.errorbar(100 * r["acc_mean"], y[i], xerr=100 * r["acc_std"], fmt="D", color="black", ms=5, capsize=3,
+                        zorder=3, label=None if mean_shown else "mean ± std over seeds")
+            mean_shown = True
     if baseline_acc is not None:
         ax.axvline(100 * baseline_acc, color="gray", linestyle="--", label="TF-IDF + logistic regression")
-    ax.set_yticks(y, [r["group"] for r in rows])
+    ax.set_yticks(y, [f"{r['group']}\n(n={r['seeds']})" for r in rows], fontsize=8)
+    ax.set_ylim(y.min() - 0.6, y.max() + 0.5)
     ax.set_xlabel(f"{split} accuracy (%)")
-    ax.set_title(f"{split.capitalize()} accuracy by encoder")
+    ax.set_title(f"{split.capitalize()} accuracy by encoder (n: seeds)")
     ax.legend(fontsize=8, loc="best")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -35,7 +41,7 @@ def accuracy_chart(rows: list[dict], per_seed: dict[str, list[float]], baseline_
 
 
 def length_chart(by_length: dict, path: str, split: str):
-    """Accuracy per equal-size length bin, one line per group, ± one standard deviation over seeds."""
+    """Accuracy per length bin, one line per group, ± one standard deviation over seeds."""
     groups = list(by_length["accuracy"])
     bins = by_length["bins"]
     fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(bins) + 3), 4.5))
@@ -45,10 +51,10 @@ def length_chart(by_length: dict, path: str, split: str):
         vals = 100 * np.array(by_length["accuracy"][g])
         err = 100 * np.array(by_length["std"][g])
         style = "--" if g == "tfidf+logreg" else "-"
-        ax.errorbar(x + shift, vals, yerr=err, marker="o", ms=4, capsize=3, linestyle=style, label=g,
-                    color="gray" if g == "tfidf+logreg" else COLORS[i % 10])
+        ax.errorbar(x + shift, vals, yerr=err if err.any() else None, marker="o", ms=4, capsize=3, linestyle=style,
+                    label=g, color="gray" if g == "tfidf+logreg" else COLORS[i % 10])
     ax.set_xticks(x, [f"{b}\nn={n}" for b, n in zip(bins, by_length["counts"])], fontsize=8)
-    ax.set_xlabel("tokens per text (bins of equal size)")
+    ax.set_xlabel("tokens per text (bins of about equal size; n: texts)")
     ax.set_ylabel(f"{split} accuracy (%)")
     ax.set_title("Accuracy by text length (mean ± std over seeds)")
     ax.legend(fontsize=8, ncol=min(len(groups), 3))
@@ -59,6 +65,10 @@ def length_chart(by_length: dict, path: str, split: str):
 
 
 def learning_curves_chart(curves: dict, path: str):
+    """Validation accuracy by epoch (whole epochs on the axis) and by wall-clock time (log scale, so that a
+    fast encoder is not squeezed against zero beside a slow one)."""
+    from matplotlib.ticker import MaxNLocator
+
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     for i, (g, c) in enumerate(curves.items()):
         color = COLORS[i % 10]
@@ -66,8 +76,11 @@ def learning_curves_chart(curves: dict, path: str):
         for ax, xs in ((a1, c["epoch"]), (a2, c["seconds"])):
             ax.plot(xs, mean, marker="o", ms=3, color=color, label=g)
             ax.fill_between(xs, lo, hi, color=color, alpha=0.15)
+    a1.xaxis.set_major_locator(MaxNLocator(integer=True))
+    a2.set_xscale("log")
+    _plain_ticks(a2.xaxis, lambda v: f"{v:g}")
     a1.set_xlabel("epoch")
-    a2.set_xlabel("wall-clock seconds since training start")
+    a2.set_xlabel("wall-clock seconds since training start (log scale)")
     a1.set_ylabel("validation accuracy (%)")
     a1.set_title("Validation accuracy by epoch (mean, min-max band over seeds)")
     a2.set_title("... and by wall-clock time")
@@ -80,29 +93,45 @@ def learning_curves_chart(curves: dict, path: str):
 
 
 def speed_chart(rows: list[dict], path: str, split: str):
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    # marker area grows with the encoder's parameters (the embedding, the same for all, is left out)
-    largest = max(max(r["params_encoder"] for r in rows), 1)
+    """Accuracy against training speed, ± one standard deviation over seeds on both axes; the legend names
+    each encoder's parameters (all of them, and the encoder's own where it has any)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for i, r in enumerate(rows):
-        ax.scatter(r["train_tokens_per_second"], 100 * r["acc_mean"], s=20 + 500 * r["params_encoder"] / largest,
-                   color=COLORS[i % 10], alpha=0.7,
-                   label=f"{r['group']} ({r['params_encoder'] / 1e3:,.0f}k encoder params)")
+        params = f"{_count(r['params_total'])} params" + (f", encoder {_count(r['params_encoder'])}"
+                                                          if r["params_encoder"] else "")
+        ax.errorbar(r["train_tokens_per_second"], 100 * r["acc_mean"],
+                    xerr=r.get("train_tokens_per_second_std") or None, yerr=100 * r["acc_std"] or None,
+                    fmt="o", ms=7, capsize=3, color=COLORS[i % 10], label=f"{r['group']} ({params}, n={r['seeds']})")
     ax.set_xscale("log")
+    _plain_ticks(ax.xaxis, _count)
     ax.set_xlabel("training throughput (real tokens/s, log scale)")
     ax.set_ylabel(f"{split} accuracy (%)")
-    ax.set_title("Accuracy against training speed (marker area: encoder parameters)")
+    ax.set_title("Accuracy against training speed (mean ± std over seeds)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _plain_ticks(axis, text) -> None:
+    """Tick labels of a log axis as plain numbers (22k, 3.5), not powers of ten."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: text(v)))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: text(v)))
+
+
+def _count(n: float) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else f"{n:g}"
 
 
 def similarity_chart(rep: dict, path: str):
     """Linear CKA between every pair of runs (left) and its mean per pair of encoders (right)."""
     runs, groups = rep["runs"], rep["groups"]
     by_group = np.array([[np.nan if x is None else x for x in row] for row in rep["cka"]["groups"]])
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(6 + 0.35 * len(runs) + 0.5 * len(groups), 5),
+    # constrained layout: each panel's rotated tick labels get their own room, never the other panel's
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(7 + 0.35 * len(runs) + 0.6 * len(groups), 5.5), layout="constrained",
                                  gridspec_kw={"width_ratios": [max(len(runs), 2), max(len(groups), 2)]})
     for ax, matrix, names, title in ((a1, np.array(rep["cka"]["runs"]), runs, "every pair of runs"),
                                      (a2, by_group, groups, "per encoder pair\n(diagonal: between seeds)")):

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from textclf.compare import analysis, plots, representations
+from textclf.compare.analysis import SETTLE_EPOCHS, mean_std, settles
 from textclf.compare.representations import VECTORS, Member, analysed_texts, untrained_vectors_of, vectors_of
 
 
@@ -114,8 +115,10 @@ def representation_lines(rep: dict, split: str) -> list[str]:
     lines += ["", "| encoder | runs | head accuracy (%) | probe, trained (%) | probe, before training (%) | "
               "CKA before/after |", "|---|---|---|---|---|---|"]
     for p in rep["probes"]:
-        lines.append(f"| {p['group']} | {p['runs']} | {pct(p['head_accuracy'])} | {pct(p['probe_trained'])} ± "
-                     f"{pct(p['probe_trained_std'])} | {pct(p['probe_untrained'])} | {two(p.get('cka_before_after'))} |")
+        trained = (mean_std(p["probe_trained"], p["probe_trained_std"], p["runs"], digits=1)
+                   if p["probe_trained"] is not None else "n/a")
+        lines.append(f"| {p['group']} | {p['runs']} | {pct(p['head_accuracy'])} | {trained} | "
+                     f"{pct(p['probe_untrained'])} | {two(p.get('cka_before_after'))} |")
     lines += ["", f"Majority class: {pct(rep['majority'])}%.", "",
               "![maps](representations_map.png)", "",
               f"PCA (top) and t-SNE (bottom) of the first seed of each encoder, on at most "
@@ -149,10 +152,12 @@ def _markdown(res: dict, runs) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in res["summary"]:
+        settled = settles(r)
         lines.append(
-            f"| {r['group']} | {r['params_total']:,} / {r['params_encoder']:,} | {pts(r['acc_mean'])} ± {pts(r['acc_std'])} | "
-            f"{pts(r['f1_mean'])} ± {pts(r['f1_std'])} | {_num(r['epochs_to_within_1pt'], 1)} | "
-            f"{_num(r['seconds_to_within_1pt'], 0)} | "
+            f"| {r['group']} | {r['params_total']:,} / {r['params_encoder']:,} | "
+            f"{mean_std(r['acc_mean'], r['acc_std'], r['seeds'])} | {mean_std(r['f1_mean'], r['f1_std'], r['seeds'])} | "
+            f"{_num(r['epochs_to_within_1pt'] if settled else None, 1)} | "
+            f"{_num(r['seconds_to_within_1pt'] if settled else None, 0)} | "
             f"{r['train_tokens_per_second']:,.0f} | {r['inference_texts_per_second']:,.0f} | {r['peak_memory_mb']:.0f} |")
     if res["tfidf"]:
         t = res["tfidf"]
@@ -161,14 +166,14 @@ def _markdown(res: dict, runs) -> str:
                      f"{pts(ref['acc'])} | {pts(ref['f1'])} | - | {t['seconds']:.0f} (fit) | - | - | - |")
     q = res["accuracy_by_length"]
     lines += ["", "Settling: the first epoch (and wall seconds) at which validation accuracy came within 1 point of its "
-              "value at the last epoch, mean over seeds.",
+              f"value at the last epoch, mean over seeds (n/a under {SETTLE_EPOCHS} epochs).",
               "", "## Accuracy by text length", "",
-              f"{len(q['bins'])} bins of equal size by token count (n = {', '.join(map(str, q['counts']))}); mean ± std "
-              "over seeds.", "", "| encoder | " + " | ".join(f"{b} tokens" for b in q["bins"]) + " |",
+              f"{len(q['bins'])} bins of about equal size by token count, every length in one bin (texts per bin: "
+              f"{', '.join(map(str, q['counts']))}); mean ± std over the seeds of each encoder.", "", "| encoder | " + " | ".join(f"{b} tokens" for b in q["bins"]) + " |",
               "|---|" + "---|" * len(q["bins"])]
     for g, vals in q["accuracy"].items():
-        seeded = g != "tfidf+logreg" and max((r["seeds"] for r in res["summary"] if r["group"] == g), default=1) > 1
-        lines.append(f"| {g} | " + " | ".join(f"{pts(v)} ± {pts(sd)}" if seeded else pts(v)
+        seeds = max((r["seeds"] for r in res["summary"] if r["group"] == g), default=1)
+        lines.append(f"| {g} | " + " | ".join(pts(v) if g == "tfidf+logreg" else mean_std(v, sd, seeds)
                                                 for v, sd in zip(vals, q["std"][g])) + " |")
     lines += ["", "![accuracy by length](accuracy_by_length.png)", "", "## Effect sizes", "",
               "Each pair of groups that differ in one thing: the mean accuracy difference; whether it is larger than "
