@@ -152,7 +152,8 @@ def test_evaluate_integer_labels_against_named_classes_names_both_sets(trained_r
 def test_data_command_reports_chinese_splits():
     r = textclf("data", "--config", "configs/chnsenticorp.yaml")
     assert r.returncode == 0, r.stderr
-    assert "negative, positive" in r.stdout and "validation" in r.stdout
+    assert "negative" in r.stdout and "positive" in r.stdout and "validation" in r.stdout
+    assert "smallest class in train: " in r.stdout
 
 
 @pytest.mark.slow

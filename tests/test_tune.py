@@ -104,15 +104,20 @@ def test_the_data_lines_are_shown_once_not_per_trial(tmp_path):
 
 
 def test_no_trial_starts_that_would_pass_the_budget_and_an_overrun_is_reported(tmp_path, monkeypatch, capsys):
+    from textclf.commands.tune import budget_line
     from textclf.tune.search import next_trial_fits
 
     assert next_trial_fits(50, [20, 30], 100) and not next_trial_fits(80, [20, 30], 100)
+    assert budget_line(209, 60, 1) == ("wall time 3m29s against a 1m00s budget, 1 trial(s) this call: 2m29s over (a "
+                                       "trial, once started, runs to its end; give a larger --budget or fewer "
+                                       "--trainer.max_epochs)")
+    assert budget_line(1150, 1200, 7) == "wall time 19m10s against a 20m00s budget, 7 trial(s) this call"
     monkeypatch.chdir(ROOT)
     args = ["tune", "--data.path", "data/trec", "--encoder", "bag", "--budget", "1s", "--trials", "3",
             "--output", str(tmp_path / "s"), *TRIAL]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "1 trial(s) this call:" in out and "over (a trial, once started, runs to its end" in out
+    assert "against a 0m01s budget, 1 trial(s) this call" in out  # the first trial used the budget: no second
 
 
 def test_a_continued_search_draws_new_parameters_not_the_first_calls_again(tmp_path, monkeypatch):

@@ -17,13 +17,13 @@ USAGE = """usage: textclf {train,evaluate,predict,embed,serve,export,compare,ana
 
   train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
   evaluate  runs/x/best.ckpt [--data PATH_OR_HUB_ID] [--split test] [--output metrics.json]
-  predict   runs/x/best.ckpt "a text" ... | --input FILE|- [--output preds.jsonl] [--top_k 2]
-  embed     runs/x/best.ckpt "a text" ... | --input FILE|- --output vectors.npy|.parquet   (pooled vectors)
+  predict   runs/x/best.ckpt "a text" ... | --input FILE|- [--output preds.jsonl] [--top_k 2] [--device auto]
+  embed     runs/x/best.ckpt "a text" ... | --input FILE|- [--output vectors.npy|.parquet|.jsonl]   (pooled vectors)
   serve     runs/x/best.ckpt [--port 8000]   (HTTP: POST /predict {"texts": [...]}, docs at /docs)
   export    runs/x/best.ckpt --format onnx --output model.onnx   (predict/serve/evaluate take the .onnx too)
-  compare   --config configs/sst2.yaml --encoders bag,rnn,lstm,gru,transformer --seeds 3 --output reports/sst2
+  compare   --config configs/sst2.yaml | --data.* ... --encoders bag,rnn,lstm,gru,transformer --seeds 3 --output reports/sst2
   analyze   runs/a runs/b reports/sst2 ... --output reports/reps   (compare the pooled representations)
-  tune      --config configs/sst2.yaml --encoder gru --budget 20m --output tune/sst2-gru   (then: train --config tune/sst2-gru/best.yaml)
+  tune      --config configs/sst2.yaml | --data.* ... --encoder gru --budget 20m --output tune/sst2-gru   (then: train --config tune/sst2-gru/best.yaml)
   baseline  --config configs/sst2.yaml [--data.*] [--run_dir runs/t]   (TF-IDF + logistic regression: the number to beat)
   ensemble  runs/a/best.ckpt runs/b/best.ckpt ... --output runs/ab.ckpt   (predict averages the members)
   data      --config configs/sst2.yaml [--data.*]   (load, tokenize and report on the data)

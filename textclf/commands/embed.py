@@ -31,7 +31,7 @@ def run(argv: list[str]) -> int:
     if args.output:
         check_output(args.output, args.overwrite, inputs=[args.checkpoint, args.input])
 
-    from textclf.commands.progress import TextProgress
+    from textclf.commands.progress import TextProgress, bar_wanted
     from textclf.serve.loading import load_classifier
     from textclf.serve.predictions import in_slices
     from textclf.serve.record_output import renamed, vector_names, write_vectors
@@ -52,8 +52,7 @@ def run(argv: list[str]) -> int:
                 columns.setdefault(name, []).extend(values)
     names = vector_names(columns, args.prefix) if ext != ".npy" else {}  # a clash stops us before the work
     note = renamed(names) if args.prefix is None else None
-    show = sys.stderr.isatty() and (bool(args.output) or not sys.stdout.isatty())
-    with TextProgress("embed", len(texts), show=show) as progress:
+    with TextProgress("embed", len(texts), show=bar_wanted(args.output)) as progress:
         vectors = in_slices(lambda t: clf.embed(t, **flags.batch_size(args)), texts, progress.advance)
     write_vectors(args.output, vectors, texts, columns, args.prefix)
     if note:

@@ -32,7 +32,7 @@ def run(argv: list[str]) -> int:
     if args.output:
         check_output(args.output, args.overwrite, inputs=[args.checkpoint, args.input])
 
-    from textclf.commands.progress import TextProgress, count_texts
+    from textclf.commands.progress import TextProgress, bar_wanted, count_texts
     from textclf.serve.loading import load_classifier
     from textclf.serve.record_output import Writer, predict_chunks
     from textclf.serve.text_input import Chunk, read_chunks
@@ -45,7 +45,7 @@ def run(argv: list[str]) -> int:
     where = "line" if not args.input or args.input == "-" or args.input.lower().endswith(".txt") else "row"
     writer, ok = Writer(args.output, clf.label_names, args.prefix), False
     try:
-        with TextProgress("predict", count_texts(args.input, args.texts), show=_shows_bar(args)) as progress:
+        with TextProgress("predict", count_texts(args.input, args.texts), show=bool(args.input) and bar_wanted(args.output)) as progress:
             empty = predict_chunks(clf, chunks, writer, args.input or "the texts", where, strict=args.strict,
                                    top_k=args.top_k, progress=progress.advance, **flags.batch_size(args))
         ok = True
@@ -60,8 +60,3 @@ def run(argv: list[str]) -> int:
     if args.input:
         progress.done(args.output or "stdout")
     return 0
-
-
-def _shows_bar(args) -> bool:
-    """A bar for a file's texts on a terminal, unless the records themselves are going to that terminal."""
-    return bool(args.input) and sys.stderr.isatty() and (bool(args.output) or not sys.stdout.isatty())

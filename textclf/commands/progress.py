@@ -53,6 +53,11 @@ class TextProgress:
               f"({rate:,.0f} texts/s)", file=sys.stderr)
 
 
+def bar_wanted(output: str | None) -> bool:
+    """A bar on a terminal, unless the command's records go to that same terminal (no --output)."""
+    return sys.stderr.isatty() and (bool(output) or not sys.stdout.isatty())
+
+
 def count_texts(path: str | None, given: list[str]) -> int | None:
     """How many texts the input holds, where that is cheap to know: texts given as arguments, a Parquet
     file's row count, the lines of a .txt or .jsonl file (a CSV/TSV line count less its header, a close

@@ -26,16 +26,20 @@ def run(argv: list[str]) -> int:
     base = (["--config", args.config] if args.config else []) + passthrough
     summary = tune(base, args.encoder, flags.duration_seconds(args.budget, "--budget"), args.output, args.trials,
                    args.sampler_seed)
-    over = summary["seconds"] - summary["budget_seconds"]
-    print(f"wall time {_clock(summary['seconds'])} against a {_clock(summary['budget_seconds'])} budget, "
-          f"{summary['trials_this_call']} trial(s) this call"
-          + (f": {_clock(over)} over (a trial, once started, runs to its end; give a larger --budget "
-             "or fewer --trainer.max_epochs)" if over > 0 else ""))
+    print(budget_line(summary["seconds"], summary["budget_seconds"], summary["trials_this_call"]))
     print(f"best: trial {summary['best_trial']}, validation accuracy {summary['val_acc']:.4f} "
           f"({summary['complete']} complete, {summary['pruned']} pruned of {summary['trials']} trials)")
     print(f"its checkpoint: {summary['checkpoint']}")
     print(f"train it again: textclf train --config {os.path.join(args.output, 'best.yaml')}")
     return 0
+
+
+def budget_line(seconds: float, budget: float, trials: int) -> str:
+    """How the call's wall time compares with --budget, and what to do when a trial ran past it."""
+    over = seconds - budget
+    return (f"wall time {_clock(seconds)} against a {_clock(budget)} budget, {trials} trial(s) this call"
+            + (f": {_clock(over)} over (a trial, once started, runs to its end; give a larger --budget or fewer "
+               "--trainer.max_epochs)" if over >= 0.5 else ""))
 
 
 def _clock(seconds: float) -> str:

@@ -15,7 +15,7 @@ def accuracy_chart(rows: list[dict], per_seed: dict[str, list[float]], baseline_
     """A dot plot: each seed a dot (on a line of its own just under its encoder's, so the mean never hides
     it), the mean a diamond with ± one standard deviation and the number of seeds. No bars, so an axis that
     does not start at zero cannot make a small gap look tall. A single run is its dot alone."""
-    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.55 * len(rows) + 1.5)))
+    fig, ax = plt.subplots(figsize=(7, max(2.8, 0.55 * len(rows) + 1.9)))
     y = np.arange(len(rows))[::-1]
     seeds_shown = mean_shown = False
     for i, r in enumerate(rows):
@@ -33,7 +33,7 @@ def accuracy_chart(rows: list[dict], per_seed: dict[str, list[float]], baseline_
     ax.set_ylim(y.min() - 0.6, y.max() + 0.5)
     ax.set_xlabel(f"{split} accuracy (%)")
     ax.set_title(f"{split.capitalize()} accuracy by encoder (n: seeds)")
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)  # never on a dot
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -115,11 +115,17 @@ def speed_chart(rows: list[dict], path: str, split: str):
 
 
 def _plain_ticks(axis, text) -> None:
-    """Tick labels of a log axis as plain numbers (22k, 3.5), not powers of ten."""
+    """Tick labels of a log axis as plain numbers (20k, 3), not powers of ten; between the powers of ten
+    only 2, 3 and 5 times them are labelled, so that the labels never run into each other."""
+    import math
+
     from matplotlib.ticker import FuncFormatter
 
+    def minor(v: float) -> str:
+        return text(v) if v > 0 and round(v / 10 ** math.floor(math.log10(v)), 6) in (2, 3, 5) else ""
+
     axis.set_major_formatter(FuncFormatter(lambda v, _: text(v)))
-    axis.set_minor_formatter(FuncFormatter(lambda v, _: text(v)))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: minor(v)))
 
 
 def _count(n: float) -> str:

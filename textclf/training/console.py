@@ -38,12 +38,13 @@ def quiet_lightning(verbose: bool = False) -> None:
 
 
 @contextlib.contextmanager
-def silenced(*names: str):
-    """The loggers `names` print warnings and errors only, for the block; their levels are restored after."""
+def silenced(*names: str, level: int = logging.WARNING):
+    """The loggers `names` print only from `level` (warnings and errors) for the block; their levels are
+    restored after."""
     loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
-        logger.setLevel(max(logger.level, logging.WARNING))
+        logger.setLevel(max(logger.level, level))
     try:
         yield
     finally:

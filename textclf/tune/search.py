@@ -157,7 +157,8 @@ def tune(base: list[str], encoder: str, budget_seconds: int, output: str, max_tr
         t0 = time.perf_counter()
         quiet = data_shown and os.environ.get("TEXTCLF_VERBOSE") != "1"
         data_shown = True
-        with silenced("textclf.data", "textclf.training") if quiet else contextlib.nullcontext():
+        # the first trial's warnings about the data (no test split, ...) are not repeated by every trial
+        with silenced("textclf.data", "textclf.training", level=logging.ERROR) if quiet else contextlib.nullcontext():
             metrics = train(args, callbacks=[report], test=False)
         trial.set_user_attr("run_dir", run_dir)
         trial.set_user_attr("seconds", round(time.perf_counter() - t0, 1))
