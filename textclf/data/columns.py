@@ -67,11 +67,22 @@ def value_names(ds: datasets.Dataset, label: str, split: str = "train") -> list[
     """Every example's label as a name: ClassLabel ids become their names, other values their str()
     (numbers and strings mixed in one column are an error)."""
     feature = ds.features[label]
+    _refuse_label_lists(feature, label, split)
     values = ds[label][:]
     if isinstance(feature, datasets.ClassLabel):
         return [feature.int2str(v) if v is not None and v >= 0 else None for v in values]
     _check_one_kind(values, label, split)
     return [_label_name(v) for v in values]
+
+
+def _refuse_label_lists(feature, label: str, split: str) -> None:
+    """A column of label lists (Sequence(ClassLabel), JSON arrays, Parquet lists: several labels per text)
+    is an error: taken as it is, each combination of labels would silently become one class."""
+    if isinstance(feature, (list, tuple)) or type(feature).__name__ in ("List", "LargeList", "Sequence"):
+        raise TextclfError(f"label column {label!r} of the {split} split holds a list of labels per text "
+                           "(multi-label data): textclf trains one label per text and will not make each "
+                           "combination of labels a class; choose a column of single labels with "
+                           "--data.label_column")
 
 
 def _is_number(value) -> bool:

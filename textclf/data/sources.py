@@ -179,7 +179,7 @@ def _bad_json_line(file: str, encoding: str | None) -> TextclfError | None:
 
 
 def _parse_fasttext(ds: datasets.Dataset, file: str) -> datasets.Dataset:
-    """`__label__pos some text` lines -> label/text columns (the first label of a line is used)."""
+    """`__label__pos some text` lines -> label/text columns (one label per line; several are an error)."""
 
     def parse(batch, indices):
         labels, texts = [], []
@@ -194,8 +194,9 @@ def _parse_fasttext(ds: datasets.Dataset, file: str) -> datasets.Dataset:
                     f"{file} line {i + 1} does not start with {FASTTEXT_PREFIX}<label>: "
                     "a .txt file must be in fastText format"
                 )
-            while rest.startswith(FASTTEXT_PREFIX):  # extra labels of multi-label lines are ignored
-                rest = rest.partition(" ")[2]
+            if rest.startswith(FASTTEXT_PREFIX):  # keeping only the first would silently drop the others
+                raise TextclfError(f"{file} line {i + 1} has several {FASTTEXT_PREFIX} tags (multi-label): textclf "
+                                   "trains one label per text; keep one tag per line")
             labels.append(head[len(FASTTEXT_PREFIX):])
             texts.append(rest)
         return {"label": labels, "text": texts}
