@@ -1,4 +1,5 @@
-"""What textclf prints through logging, set up once for the CLI and the Python API alike."""
+"""What textclf prints: logging, set up once for the CLI and the Python API alike, and wall times as
+people read them."""
 
 from __future__ import annotations
 
@@ -30,3 +31,9 @@ def quiet_libraries(debug: bool = False, own_logger_only: bool = False) -> None:
             datasets = sys.modules["datasets"]
             datasets.disable_progress_bars()
             datasets.logging.set_verbosity_error()
+
+
+def clock(seconds: float) -> str:
+    """`3m05s`, or `1h02m` from an hour on (compare's ETA, tune's wall time against its budget)."""
+    m, s = divmod(int(seconds), 60)
+    return f"{m // 60}h{m % 60:02d}m" if m >= 60 else f"{m}m{s:02d}s"

@@ -45,7 +45,8 @@ def run(argv: list[str]) -> int:
     where = "line" if not args.input or args.input == "-" or args.input.lower().endswith(".txt") else "row"
     writer, ok = Writer(args.output, clf.label_names, args.prefix), False
     try:
-        with TextProgress("predict", count_texts(args.input, args.texts), show=bool(args.input) and bar_wanted(args.output)) as progress:
+        show = bool(args.input) and bar_wanted(args.output)
+        with TextProgress("predict", count_texts(args.input, args.texts) if show else None, show=show) as progress:
             empty = predict_chunks(clf, chunks, writer, args.input or "the texts", where, strict=args.strict,
                                    top_k=args.top_k, progress=progress.advance, **flags.batch_size(args))
         ok = True

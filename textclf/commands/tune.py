@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from textclf.commands import flags
+from textclf.logs import clock
 
 
 def run(argv: list[str]) -> int:
@@ -37,11 +38,7 @@ def run(argv: list[str]) -> int:
 def budget_line(seconds: float, budget: float, trials: int) -> str:
     """How the call's wall time compares with --budget, and what to do when a trial ran past it."""
     over = seconds - budget
-    return (f"wall time {_clock(seconds)} against a {_clock(budget)} budget, {trials} trial(s) this call"
-            + (f": {_clock(over)} over (a trial, once started, runs to its end; give a larger --budget or fewer "
-               "--trainer.max_epochs)" if over >= 0.5 else ""))
+    return (f"wall time {clock(seconds)} against a {clock(budget)} budget, {trials} trial(s) this call"
+            + (f": {clock(over)} over (a trial, once started, runs to its end; give a larger --budget or fewer "
+               "--trainer.max_epochs)" if over >= 1 else ""))
 
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m // 60}h{m % 60:02d}m{s:02d}s" if m >= 60 else f"{m}m{s:02d}s"

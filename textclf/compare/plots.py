@@ -17,12 +17,11 @@ def accuracy_chart(rows: list[dict], per_seed: dict[str, list[float]], baseline_
     does not start at zero cannot make a small gap look tall. A single run is its dot alone."""
     fig, ax = plt.subplots(figsize=(7, max(2.8, 0.55 * len(rows) + 1.9)))
     y = np.arange(len(rows))[::-1]
-    seeds_shown = mean_shown = False
+    mean_shown = False
     for i, r in enumerate(rows):
         seeds = [100 * a for a in per_seed[r["group"]]]
         ax.scatter(seeds, [y[i] - 0.22] * len(seeds), color=COLORS[i % 10], s=22, alpha=0.8, zorder=2,
-                   edgecolors="none", label=None if seeds_shown else "one seed")
-        seeds_shown = True
+                   edgecolors="none", label="one seed" if i == 0 else None)
         if len(seeds) > 1:
             ax.errorbar(100 * r["acc_mean"], y[i], xerr=100 * r["acc_std"], fmt="D", color="black", ms=5, capsize=3,
                         zorder=3, label=None if mean_shown else "mean ± std over seeds")

@@ -22,6 +22,7 @@ import numpy as np
 from textclf.compare.plan import plan
 from textclf.compare.representations import VECTORS, analysed_texts
 from textclf.errors import Interrupted, TextclfError
+from textclf.logs import clock
 from textclf.model.encoders import foreign_options
 from textclf.training.arguments import EPOCHS, PRETRAINED_EPOCHS
 from textclf.training.lock import RunDirLock
@@ -180,7 +181,7 @@ def _compare(cli, config: str | None, base: list[str], passthrough: list[str], e
         with open(os.path.join(run_dir, "metrics.json")) as f:
             acc = (json.load(f).get("test") or {}).get("acc")
         print(f"{label}: {took:.0f}s" + (f", test acc {acc:.4f}" if acc is not None else "")
-              + f" | elapsed {_clock(time.perf_counter() - started)}, ETA {_clock(eta)}", flush=True)
+              + f" | elapsed {clock(time.perf_counter() - started)}, ETA {clock(eta)}", flush=True)
 
     baseline = None
     if tfidf:
@@ -201,11 +202,6 @@ def _unset(options: dict[str, str]) -> list[str]:
 
 def _finished(run_dir: str) -> bool:
     return all(os.path.exists(os.path.join(run_dir, f)) for f in ("metrics.json", "analysis.json"))
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    return f"{m // 60}h{m % 60:02d}m" if m >= 60 else f"{m}m{s:02d}s"
 
 
 def _train_in_subprocess(args: list[str], run_dir: str) -> None:

@@ -112,6 +112,7 @@ def resolve_device(device: str, cpu_only: str | None = None) -> str:
 
     name = str(device).lower()
     kind = name.split(":")[0]
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if kind not in DEVICES:
         raise TextclfError(f"unknown --device {device!r}: choose one of {', '.join(DEVICES)} (or cuda:N)")
     if cpu_only and kind != "cpu":
@@ -119,16 +120,13 @@ def resolve_device(device: str, cpu_only: str | None = None) -> str:
             return "cpu"
         raise TextclfError(f"--device {device}: {cpu_only} runs on the CPU only: drop --device (or give cpu)")
     if kind == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
+        return "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
     if kind == "cuda" and not torch.cuda.is_available():
         raise TextclfError(f"--device {device}: torch {torch.__version__} sees no CUDA GPU here: use --device cpu "
                            "(or auto), or install a CUDA build of torch")
     if kind == "cuda" and ":" in name and int(name.split(":")[1] or 0) >= torch.cuda.device_count():
         raise TextclfError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
                            f"numbered from 0")
-    if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if kind == "mps" and not mps:
         raise TextclfError(f"--device {device}: no Apple MPS device here: use --device cpu (or auto)")
     return name

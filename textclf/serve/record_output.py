@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from textclf.errors import TextclfError
 from textclf.files import write_whole
-from textclf.serve.predictions import SLICE, Predictions
+from textclf.serve.predictions import Predictions, in_slices
 from textclf.serve.text_input import Chunk
 
 OUTPUTS = (".jsonl", ".csv", ".tsv", ".parquet")
@@ -151,11 +151,10 @@ def predict_chunks(clf: Predictions, chunks: Iterable[Chunk], writer: Writer, so
         empty += [chunk.first + i for i in blank]
         keep = [i for i, t in enumerate(chunk.texts) if t is not None and t.strip()]
         found = {}
-        for start in range(0, len(keep), SLICE):  # slices, so that a progress display moves within a chunk
-            part = keep[start:start + SLICE]
-            found.update(zip(part, clf.predict([chunk.texts[i] for i in part], top_k=top_k, batch_size=batch_size)))
-            if progress is not None:
-                progress(len(part))
+        if keep:  # in slices where a progress display follows (textclf.serve.predictions.in_slices)
+            texts = [chunk.texts[i] for i in keep]
+            probs = in_slices(lambda t: clf.predict_proba(t, batch_size), texts, progress)
+            found = dict(zip(keep, clf.records(texts, probs, top_k)))
         if progress is not None and blank:
             progress(len(blank))
         records = [found.get(i) or {"text": t or "", "label": None, "score": None, "probs": None}

@@ -66,7 +66,9 @@ def as_flags(values: dict, prefix: str) -> list[str]:
             flags += as_flags(value, name)
         elif isinstance(value, bool) and not prefix:  # --overwrite, --resume: switches, --no_overwrite to unset
             flags.append(f"--{name}" if value else f"--no_{name}")
+        elif isinstance(value, str):
+            flags.append(f"--{name}={value}")
         else:
-            text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).removesuffix("...\n")
-            flags.append(f"--{name}={text.strip() if not isinstance(value, str) else text}")
+            text = yaml.safe_dump(value, default_flow_style=True).removesuffix("...\n").strip()
+            flags.append(f"--{name}={text}")
     return flags
