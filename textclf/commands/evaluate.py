@@ -58,15 +58,27 @@ def run(argv: list[str]) -> int:
 
         writer, ok = Writer(args.predictions, clf.label_names), False
         try:
-            writer.write([{"text": r["text"], "gold": r["gold"], "label": r["label"], "correct": r["gold"] == r["label"],
+            writer.write([{"text": r["text"], "gold": r["gold"], **_predicted(r), "correct": _correct(r),
                            "score": r["score"], "probs": r["probs"]} for r in examples], {})
             ok = True
         finally:
             writer.close(ok)
-        wrong = sum(r["gold"] != r["label"] for r in examples)
+        wrong = sum(not _correct(r) for r in examples)
         print(f"predictions: {args.predictions} ({len(examples):,} examples, {wrong:,} wrong)", file=sys.stderr)
     progress.done(None, "texts scored")
     return 0
+
+
+def _predicted(record: dict) -> dict:
+    """The prediction a record is judged on: its label, or a multi-label model's labels."""
+    return {"labels": record["labels"]} if "labels" in record else {"label": record["label"]}
+
+
+def _correct(record: dict) -> bool:
+    """Single-label: the label is the gold one; multi-label: the labels are exactly the gold ones."""
+    if "labels" in record:
+        return sorted(record["labels"]) == sorted(record["gold"])
+    return record["gold"] == record["label"]
 
 
 def _write_json(path: str, obj) -> None:

@@ -16,7 +16,10 @@ def run(argv: list[str]) -> int:
                    "default JSON lines on stdout")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     flags.add_output_columns(p, "label, score, probs or prob_<label>")
-    p.add_argument("--top_k", type=flags.positive_int, help="keep the k most likely labels in probs (k >= 1)")
+    p.add_argument("--top_k", type=flags.positive_int, help="keep the k most likely labels in probs (k >= 1); a "
+                   "multi-label model's labels: at most k")
+    p.add_argument("--threshold", type=float, help="a multi-label model's decision threshold for every label "
+                   "(default: its own, chosen on validation)")
     p.add_argument("--strict", action="store_true", help="an empty line or text is an error (default: a null prediction)")
     flags.add_batch_size(p)
     flags.add_device(p)
@@ -41,6 +44,7 @@ def run(argv: list[str]) -> int:
     check_not_being_replaced(args.checkpoint)
     clf = load_classifier(args.checkpoint, device=args.device, quantize=args.quantize, precision=args.precision,
                           compile=args.compile)
+    clf.decision_thresholds(args.threshold)  # --threshold on a single-label model, or out of [0, 1]: an error now
     chunks = iter([Chunk(list(args.texts), 1, {})]) if args.texts else read_chunks(args.input, args.text_column, args.encoding)
     where = "line" if not args.input or args.input == "-" or args.input.lower().endswith(".txt") else "row"
     writer, ok = Writer(args.output, clf.label_names, args.prefix), False
@@ -48,7 +52,8 @@ def run(argv: list[str]) -> int:
         show = bool(args.input) and bar_wanted(args.output)
         with TextProgress("predict", count_texts(args.input, args.texts) if show else None, show=show) as progress:
             empty = predict_chunks(clf, chunks, writer, args.input or "the texts", where, strict=args.strict,
-                                   top_k=args.top_k, progress=progress.advance, **flags.batch_size(args))
+                                   top_k=args.top_k, progress=progress.advance, threshold=args.threshold,
+                                   **flags.batch_size(args))
         ok = True
     finally:
         writer.close(ok)

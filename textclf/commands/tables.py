@@ -9,14 +9,20 @@ from rich.table import Table
 
 
 def print_run_summary(m: dict) -> None:
-    table = Table(title=f"{m['dataset']} / {m['encoder']}", show_header=True)
+    multi = m.get("task") == "multi-label"
+    table = Table(title=f"{m['dataset']} / {m['encoder']}{' (multi-label)' if multi else ''}", show_header=True)
     table.add_column("split")
-    table.add_column("accuracy", justify="right")
-    table.add_column("macro-F1", justify="right")
+    columns = (("subset acc", "acc"), ("micro-F1", "micro_f1"), ("macro-F1", "f1")) if multi else \
+        (("accuracy", "acc"), ("macro-F1", "f1"))
+    for title, _ in columns:
+        table.add_column(title, justify="right")
     for split in ("val", "test"):
         if m.get(split):
-            table.add_row(split, f"{m[split]['acc']:.4f}", f"{m[split]['f1']:.4f}")
+            table.add_row(split, *(f"{m[split][key]:.4f}" for _, key in columns))
     console = Console()
+    if multi:
+        split = "test" if m.get("test") else "val"
+        console.print(per_label_table(m[split]["per_label"], f"{split}, per label"))
     console.print(table)
     if m["encoder"] == "tfidf":
         console.print(f"C {m['C']} (chosen on validation), {m['features']:,} n-gram features, {m['wall_seconds']:.1f}s wall")
@@ -39,8 +45,26 @@ def print_run_summary(m: dict) -> None:
         console.print("logs: " + ", ".join(logs), soft_wrap=True)
 
 
+def per_label_table(per_label: dict, title: str) -> Table:
+    """Support, precision, recall, F1 and threshold of each label of a multi-label model."""
+    per = Table(title=title, show_header=True)
+    for col in ("label", "support", "precision", "recall", "f1", "threshold"):
+        per.add_column(col, justify="left" if col == "label" else "right")
+    for name, m in per_label.items():
+        per.add_row(name, f"{m['support']:,}", f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}",
+                    f"{m['threshold']:.3f}")
+    return per
+
+
 def print_evaluation(r: dict) -> None:
     console = Console()
+    if "per_label" in r:  # a multi-label model
+        console.print(per_label_table(r["per_label"], f"{r['split']}, per label"))
+        console.print(f"{r['split']}: {r['examples']:,} examples, subset accuracy {r['subset_accuracy']:.4f}, "
+                      f"micro-F1 {r['micro_f1']:.4f}, macro-F1 {r['macro_f1']:.4f}, Hamming loss {r['hamming_loss']:.4f}")
+        console.print(f"micro precision {r['micro_precision']:.4f}, recall {r['micro_recall']:.4f}; macro precision "
+                      f"{r['macro_precision']:.4f}, recall {r['macro_recall']:.4f}")
+        return
     console.print(f"{r['split']}: {r['examples']:,} examples, accuracy {r['accuracy']:.4f}, macro-F1 {r['macro_f1']:.4f}")
     per = Table(show_header=True)
     for col in ("label", "precision", "recall", "f1", "support"):

@@ -32,18 +32,31 @@ class TokenizedSplit(torch.utils.data.Dataset):
         self.offsets = np.asarray(offsets, dtype=np.int64)
         self.lengths = np.diff(self.offsets)
         n = len(self.lengths)
-        self.labels = np.full(n, -1, dtype=np.int64) if labels is None else np.asarray(labels, dtype=np.int64)
+        # (N,) class ids, -1 where unlabelled; or, multi-label, (N, labels) 0/1 floats (textclf.data.multilabel)
+        if labels is None:
+            self.labels = np.full(n, -1, dtype=np.int64)
+        else:
+            labels = np.asarray(labels)
+            self.labels = labels.astype(np.float32 if labels.ndim == 2 else np.int64, copy=False)
         self.pad_id = pad_id
 
     @classmethod
-    def from_arrow(cls, ds, pad_id: int = PAD_ID) -> TokenizedSplit:
-        """Build from an encoded `datasets.Dataset` (columns `ids`, `label`) without Python loops."""
+    def from_arrow(cls, ds, pad_id: int = PAD_ID, num_labels: int | None = None) -> TokenizedSplit:
+        """Build from an encoded `datasets.Dataset` (columns `ids`, `label`) without Python loops. A `label`
+        column of id lists (multi-label) becomes an (N, num_labels) 0/1 matrix."""
         if ds._indices is not None:
             ds = ds.flatten_indices()
         column = ds.data.column("ids").combine_chunks()
         offsets = column.offsets.to_numpy()
         flat = column.values.to_numpy()[offsets[0]:offsets[-1]]
-        return cls(labels=ds.data.column("label").to_numpy(), flat=flat, offsets=offsets - offsets[0], pad_id=pad_id)
+        label = ds.data.column("label").combine_chunks()
+        if num_labels is None:
+            labels = label.to_numpy()
+        else:
+            starts = label.offsets.to_numpy()
+            labels = np.zeros((len(ds), num_labels), dtype=np.float32)
+            labels[np.repeat(np.arange(len(ds)), np.diff(starts)), label.values.to_numpy()[starts[0]:starts[-1]]] = 1
+        return cls(labels=labels, flat=flat, offsets=offsets - offsets[0], pad_id=pad_id)
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -62,7 +75,7 @@ class TokenizedSplit(torch.utils.data.Dataset):
         return {
             "input_ids": torch.from_numpy(ids),  # (B, T), T = longest in the batch
             "lengths": torch.from_numpy(lengths.copy()),  # (B,)
-            "labels": torch.from_numpy(self.labels[indices]),  # (B,), -1 where unlabelled
+            "labels": torch.from_numpy(self.labels[indices]),  # (B,), -1 where unlabelled; multi-label (B, labels)
             "index": torch.from_numpy(indices),  # (B,) position in the split
         }
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import datasets
 
+from textclf.data.multilabel import is_list_feature, label_id_lists
 from textclf.errors import TextclfError
 
 log = logging.getLogger(__name__)
@@ -76,13 +77,12 @@ def value_names(ds: datasets.Dataset, label: str, split: str = "train") -> list[
 
 
 def _refuse_label_lists(feature, label: str, split: str) -> None:
-    """A column of label lists (Sequence(ClassLabel), JSON arrays, Parquet lists: several labels per text)
-    is an error: taken as it is, each combination of labels would silently become one class."""
-    if isinstance(feature, (list, tuple)) or type(feature).__name__ in ("List", "LargeList", "Sequence"):
+    """A column of label lists (several labels per text) where one label per text is wanted (a single-label
+    model's evaluation) is an error: taken as it is, each combination of labels would become one class."""
+    if is_list_feature(feature):
         raise TextclfError(f"label column {label!r} of the {split} split holds a list of labels per text "
-                           "(multi-label data): textclf trains one label per text and will not make each "
-                           "combination of labels a class; choose a column of single labels with "
-                           "--data.label_column")
+                           "(multi-label data), but this model takes one label per text: evaluate a model trained "
+                           "on multi-label data, or choose a column of single labels with --data.label_column")
 
 
 def _is_number(value) -> bool:
@@ -165,15 +165,20 @@ def to_text_label(
     label_names: list[str],
     split: str,
     classes: str = "the train split's labels",
+    multi: bool = False,
+    delimiter: str = ",",
 ) -> datasets.Dataset:
-    """Reduce a split to a `text` column (joined with a space) and an int `label` column (-1 without labels).
+    """Reduce a split to a `text` column (joined with a space) and an int `label` column (-1 without labels);
+    with `multi`, `label` holds each text's list of label ids (textclf.data.multilabel; [] without labels).
 
     Labels are matched by name only: integers become class ids where the names are those integers
     (or a ClassLabel feature names them), never by position. `classes` says whose label set
     `label_names` is, for the error message."""
     index = {name: i for i, name in enumerate(label_names)}
     names_of = None
-    if label is not None:
+    if multi:
+        label_ids = [[]] * ds.num_rows if label is None else label_id_lists(ds, label, label_names, split, classes, delimiter)
+    elif label is not None:
         names_of = value_names(ds, label, split)
         for row, name in enumerate(names_of):
             if name is None:
@@ -184,7 +189,8 @@ def to_text_label(
             seen = sorted(set(names_of), key=str)
             raise TextclfError(f"the {split} split's labels {_short(seen)} are not all among {classes} "
                                f"{_short(label_names)} (unknown: {_short(unknown)}): give labels by those names")
-    label_ids = [-1] * ds.num_rows if names_of is None else [index[n] for n in names_of]
+    if not multi:
+        label_ids = [-1] * ds.num_rows if names_of is None else [index[n] for n in names_of]
 
     def reduce(batch, indices):
         if len(texts) == 1:
@@ -199,8 +205,10 @@ def to_text_label(
         with_indices=True,
         remove_columns=ds.column_names,
         desc=f"columns ({split})",
-        features=datasets.Features({"text": datasets.Value("string"), "label": datasets.Value("int64")}),
-        new_fingerprint=datasets.fingerprint.Hasher.hash((ds._fingerprint, texts, label, label_names, "text_label")),
+        features=datasets.Features({"text": datasets.Value("string"),
+                                    "label": datasets.Sequence(datasets.Value("int64")) if multi else datasets.Value("int64")}),
+        new_fingerprint=datasets.fingerprint.Hasher.hash((ds._fingerprint, texts, label, label_names, "text_label")
+                                                         + ((multi, delimiter) if multi else ())),
     )
 
 

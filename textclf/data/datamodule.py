@@ -49,7 +49,9 @@ class DataFacts:
     source: dict  # where the data came from (TextDataModule.source)
     vocab_size: int
     vocab: Callable[[], dict[str, int]]  # token -> id, for pretrained vectors (built only when asked)
-    train_label_counts: list[int]  # for balanced class weights
+    train_label_counts: list[int]  # for balanced class weights (multi-label: texts with each label)
+    multi_label: bool = False  # several labels per text (textclf.data.multilabel)
+    train_examples: int = 0
 
 
 class TextDataModule(L.LightningDataModule):
@@ -77,6 +79,8 @@ class TextDataModule(L.LightningDataModule):
         bucket_batches: int = 50,
         num_workers: int = 0,
         trust_labels: bool = False,
+        multi_label: Optional[bool] = None,
+        label_delimiter: str = ",",
     ):
         """
         Args:
@@ -104,6 +108,10 @@ class TextDataModule(L.LightningDataModule):
             num_workers: DataLoader workers; 0 collates in the training process (fastest on few cores).
             trust_labels: take the label column's values as classes even where they look like scores or ids
                 (numbers with decimals, hundreds of numbers, mostly one example per class).
+            multi_label: several labels per text; unset: yes when the label column holds lists (JSON arrays,
+                Parquet lists, Sequence(ClassLabel), fastText lines with several tags); true: also cut
+                strings at label_delimiter (a CSV's `joy,surprise`); false: one label per text.
+            label_delimiter: what separates the labels of a text in a string column (with multi_label true).
         """
         super().__init__()
         if tokenizer not in TOKENIZERS:
@@ -122,6 +130,7 @@ class TextDataModule(L.LightningDataModule):
         self.tokenizer: Tokenizer | None = None
         self.given: GivenTokenizer | None = None  # a model's own tokenizer (`use_tokenizer`)
         self.label_names: list[str] = []
+        self.multi_label = False  # known after setup: several labels per text
         self.splits: dict[str, TokenizedSplit] = {}
         self.stats: dict[str, dict] = {}
         self.texts: dict[str, list[str]] = {}
@@ -176,14 +185,22 @@ class TextDataModule(L.LightningDataModule):
         """What the model is built from, once the data is set up."""
         return DataFacts(self.tokenizer_json, list(self.label_names), self.preprocessing, self.source,
                          self.tokenizer.get_vocab_size(), self.tokenizer.get_vocab,
-                         np.bincount(self.splits["train"].labels, minlength=self.num_classes).tolist())
+                         self.label_counts("train"), self.multi_label, len(self.splits["train"]))
+
+    def label_counts(self, split: str) -> list[int]:
+        """Examples of each class in `split` (multi-label: texts that have each label)."""
+        labels = self.splits[split].labels
+        if labels.ndim == 2:
+            return labels.sum(0).astype(int).tolist()
+        return np.bincount(labels[labels >= 0], minlength=self.num_classes).tolist()
 
     @property
     def source(self) -> dict:
         """Where the data came from, so `evaluate` can find it again from the checkpoint alone: local paths
         made absolute (a checkpoint used from another folder still finds them), hub ids as given."""
         hp = self.hparams
-        keys = ("path", "name", "revision", "files", "text_column", "label_column", "encoding", "val_fraction", "test_fraction", "seed")
+        keys = ("path", "name", "revision", "files", "text_column", "label_column", "encoding", "val_fraction",
+                "test_fraction", "seed", "multi_label", "label_delimiter")
         source = {k: hp[k] for k in keys}
         local = lambda p: os.path.abspath(p) if isinstance(p, str) and os.path.exists(p) else p  # noqa: E731
         source["path"] = local(source["path"])
@@ -200,25 +217,26 @@ class TextDataModule(L.LightningDataModule):
             return  # idempotent: the CLI sets up before fit to report data errors before writing anything
         start = time.perf_counter()
         hp = self.hparams
-        splits, self.label_names = load_splits(**self.source, trust_labels=hp.trust_labels)
+        splits, self.label_names, self.multi_label = load_splits(**self.source, trust_labels=hp.trust_labels)
         self.tokenizer, tok_key = self._tokenizer(splits["train"])
         pre = self.preprocessing  # one encoder for all splits: its tables are built once
         encoder = TextEncoder(self.tokenizer, self.max_length, hp.truncation, pre.get("prefix", ()), pre.get("suffix", ()))
         for split, ds in splits.items():
             enc = encode_split(ds, encoder, tok_key, split)
-            self.splits[split] = TokenizedSplit.from_arrow(enc, self.pad_id)
+            self.splits[split] = TokenizedSplit.from_arrow(enc, self.pad_id,
+                                                           len(self.label_names) if self.multi_label else None)
             self.texts[split] = ds["text"][:]
             self.stats[split] = {"examples": ds.num_rows, **length_stats(np.asarray(enc["full_length"]), self.max_length),
-                                 "classes": np.bincount(self.splits[split].labels[self.splits[split].labels >= 0],
-                                                        minlength=len(self.label_names)).tolist()}
+                                 "classes": self.label_counts(split)}
             s = self.stats[split]
             log.log(logging.INFO if self.report_splits else logging.DEBUG,
                 "%-10s %6d texts, tokens mean %.1f p50 %.0f p95 %.0f max %d, truncated %.1f%%",
                 split, s["examples"], s["mean"], s["p50"], s["p95"], s["max"], 100 * s["truncated"],
             )
         self.setup_seconds = time.perf_counter() - start
-        log.info("data ready in %.1fs: %d classes %s, vocabulary %d", self.setup_seconds, self.num_classes,
-                 self.label_names, self.vocab_size)
+        log.info("data ready in %.1fs: %d %s %s, vocabulary %d", self.setup_seconds, self.num_classes,
+                 "labels (multi-label: several per text)" if self.multi_label else "classes", self.label_names,
+                 self.vocab_size)
 
     def _tokenizer(self, train: datasets.Dataset) -> tuple[Tokenizer, str]:
         hp = self.hparams

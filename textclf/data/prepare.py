@@ -6,6 +6,7 @@ from __future__ import annotations
 import datasets
 
 from textclf.data.columns import infer_label_names, resolve_columns, to_text_label
+from textclf.data.multilabel import is_multi_label, multi_label_names
 from textclf.data.sources import load_raw
 from textclf.data.splits import complete_splits, drop_empty
 from textclf.errors import TextclfError
@@ -26,12 +27,16 @@ def load_splits(
     single_split: str = "train",
     carve: bool = True,
     trust_labels: bool = False,
-) -> tuple[dict[str, datasets.Dataset], list[str]]:
-    """Load, reduce to text/label, drop empty texts and (with `carve`) carve missing splits.
+    multi_label: bool | None = None,
+    label_delimiter: str = ",",
+) -> tuple[dict[str, datasets.Dataset], list[str], bool]:
+    """Load, reduce to text/label, drop empty texts and (with `carve`) carve missing splits; returns the
+    splits, the label names and whether the data is multi-label (several labels per text).
 
     Without `label_names` they come from the train split (checked to look like classes unless
-    `trust_labels`); with them (evaluation of a trained model) every label is matched by name and an
-    unknown one is an error.
+    `trust_labels`), and a column of label lists is multi-label unless `multi_label` is false; with them
+    (evaluation of a trained model) every label is matched by name and an unknown one is an error, and
+    `multi_label` is the model's.
     """
     raw = load_raw(path, name, revision, files, encoding, single_split=single_split)
     where = ", ".join(files.values()) if files else path
@@ -41,11 +46,17 @@ def load_splits(
     texts, label = resolve_columns(first.column_names, text_column, label_column, where)
     classes = "the model's classes"
     if label_names is None:
-        label_names, classes = infer_label_names(raw["train"], label, trust_labels), "the train split's labels"
+        multi = is_multi_label(raw["train"], label, "train", multi_label)
+        label_names = (multi_label_names(raw["train"], label, label_delimiter) if multi
+                       else infer_label_names(raw["train"], label, trust_labels))
+        classes = "the train split's labels"
+    else:
+        multi = bool(multi_label)
     splits = {}
     for split, ds in raw.items():
         t, lab = resolve_columns(ds.column_names, texts, label, f"the {split} split of {where}")
-        splits[split] = drop_empty(to_text_label(ds, t, lab, label_names, split, classes), split, where)
+        reduced = to_text_label(ds, t, lab, label_names, split, classes, multi, label_delimiter)
+        splits[split] = drop_empty(reduced, split, where)
     if carve:
         splits = complete_splits(splits, val_fraction, test_fraction, 42 if seed is None else seed)
-    return splits, label_names
+    return splits, label_names, multi

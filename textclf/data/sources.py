@@ -179,29 +179,35 @@ def _bad_json_line(file: str, encoding: str | None) -> TextclfError | None:
 
 
 def _parse_fasttext(ds: datasets.Dataset, file: str) -> datasets.Dataset:
-    """`__label__pos some text` lines -> label/text columns (one label per line; several are an error)."""
+    """`__label__pos some text` lines -> label/text columns. A line may carry several tags (`__label__a
+    __label__b text`): then every line's labels are a list, which is multi-label data."""
 
     def parse(batch, indices):
         labels, texts = [], []
         for line, i in zip(batch["text"], indices):
-            if not line.strip():
+            words = line.split()
+            if not words:
                 labels.append(None)
                 texts.append("")
                 continue
-            head, _, rest = line.strip().partition(" ")
-            if not head.startswith(FASTTEXT_PREFIX):
+            if not words[0].startswith(FASTTEXT_PREFIX):
                 raise TextclfError(
                     f"{file} line {i + 1} does not start with {FASTTEXT_PREFIX}<label>: "
                     "a .txt file must be in fastText format"
                 )
-            if rest.startswith(FASTTEXT_PREFIX):  # keeping only the first would silently drop the others
-                raise TextclfError(f"{file} line {i + 1} has several {FASTTEXT_PREFIX} tags (multi-label): textclf "
-                                   "trains one label per text; keep one tag per line")
-            labels.append(head[len(FASTTEXT_PREFIX):])
-            texts.append(rest)
+            tags = 0
+            while tags < len(words) and words[tags].startswith(FASTTEXT_PREFIX):
+                tags += 1
+            labels.append([w[len(FASTTEXT_PREFIX):] for w in words[:tags]])
+            texts.append(line.strip().split(None, tags)[tags] if tags < len(words) else "")
         return {"label": labels, "text": texts}
 
-    return ds.map(parse, batched=True, with_indices=True, desc="parse fastText")
+    ds = ds.map(parse, batched=True, with_indices=True, desc="parse fastText")
+    if all(tags is None or len(tags) == 1 for tags in ds["label"][:]):  # one label per line: single-label
+        ds = ds.map(lambda row: {"label": row["label"][0] if row["label"] else None},
+                    features=datasets.Features({"text": datasets.Value("string"), "label": datasets.Value("string")}),
+                    desc="fastText labels")
+    return ds
 
 
 def _load_folder(path: str, name: str | None) -> datasets.DatasetDict:

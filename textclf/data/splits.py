@@ -28,15 +28,21 @@ def drop_empty(ds: datasets.Dataset, split: str, where: str) -> datasets.Dataset
 def carve(
     ds: datasets.Dataset, fraction: float, seed: int, name: str
 ) -> tuple[datasets.Dataset, datasets.Dataset]:
-    """Split off a stratified `fraction` of `ds` (by `label`) with `seed`; returns (rest, carved)."""
+    """Split off a stratified `fraction` of `ds` (by `label`) with `seed`; returns (rest, carved). Multi-label
+    data (a list of labels per text) is carved at random: no one class stands for a text."""
     if not 0 < fraction < 1:
         raise TextclfError(f"--data.{name}_fraction must be between 0 and 1, got {fraction}")
-    labels = np.asarray(ds["label"][:])
+    labels = ds["label"][:]
     idx = np.arange(len(labels))
-    counts = np.bincount(labels)
-    stratify = labels if counts[counts > 0].min() >= 2 else None
-    if stratify is None:
-        log.warning("a class has a single example: the %s split is carved without stratification", name)
+    stratify = None
+    if labels and isinstance(labels[0], list):
+        log.info("multi-label data: the %s split is carved at random (not stratified)", name)
+    else:
+        labels = np.asarray(labels)
+        counts = np.bincount(labels)
+        stratify = labels if counts[counts > 0].min() >= 2 else None
+        if stratify is None:
+            log.warning("a class has a single example: the %s split is carved without stratification", name)
     rest, cut = train_test_split(idx, test_size=fraction, random_state=seed, stratify=stratify)
     log.info("carved %d %s examples (%.0f%%, %s, seed %d) from train", len(cut), name, 100 * fraction,
              "stratified" if stratify is not None else "not stratified", seed)

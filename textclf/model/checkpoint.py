@@ -24,6 +24,7 @@ from textclf.model.encoders import encoder_options, foreign_options, resolve_opt
 from textclf.model.network import PARTS, NetworkConfig, TextNetwork
 
 CHECKPOINT_KEY = "textclf"  # the archive part of a checkpoint
+SINGLE, MULTI = "single", "multi"  # an archive's task: one label per text, or several
 # 1: textclf 0.1 before the package layout (network parts at the top of the state dict); 2: the network
 # config's `bigrams` was called `bigram_buckets`; 3: now. Every one of them is read, and upgraded as it is.
 CHECKPOINT_FORMAT = 3
@@ -40,16 +41,28 @@ class Archive:
     label_names: list[str]
     preprocessing: dict = field(default_factory=dict)  # max_length, truncation: applied to every text
     data_source: dict = field(default_factory=dict)  # where the training data came from, for `evaluate`
+    task: str = SINGLE  # single (one label per text: softmax) or multi (several: a sigmoid per label)
+    thresholds: list[float] | None = None  # multi: each label's decision threshold, chosen on validation
 
     def to_dict(self) -> dict:
-        return {"format": CHECKPOINT_FORMAT, "network": asdict(self.network), "tokenizer": self.tokenizer_json,
-                "label_names": list(self.label_names), "preprocessing": dict(self.preprocessing),
-                "data": dict(self.data_source)}
+        out = {"format": CHECKPOINT_FORMAT, "network": asdict(self.network), "tokenizer": self.tokenizer_json,
+               "label_names": list(self.label_names), "preprocessing": dict(self.preprocessing),
+               "data": dict(self.data_source), "task": self.task}
+        if self.thresholds is not None:
+            out["thresholds"] = [float(t) for t in self.thresholds]
+        return out
 
     @classmethod
     def from_dict(cls, archive: Mapping) -> Archive:
+        thresholds = archive.get("thresholds")
         return cls(NetworkConfig(**archive["network"]), archive["tokenizer"], list(archive["label_names"]),
-                   dict(archive.get("preprocessing", {})), dict(archive.get("data", {})))
+                   dict(archive.get("preprocessing", {})), dict(archive.get("data", {})), task_of(archive),
+                   None if thresholds is None else list(thresholds))
+
+
+def task_of(archive: Mapping) -> str:
+    """An archive's task: `multi` for a multi-label model; checkpoints from before multi-label are `single`."""
+    return archive.get("task", SINGLE)
 
 
 def save_checkpoint(ckpt: dict, path: str) -> None:

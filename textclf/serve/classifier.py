@@ -64,6 +64,7 @@ class Classifier(Predictions):
             self.batch_size, threaded = self.forward.batch_size, self.forward.batch_threaded
         self.batch_threads = torch.get_num_threads() if threaded and self.device.type == "cpu" else 1
         self.label_names: list[str] = list(archive.label_names)
+        self.task, self.thresholds = archive.task, archive.thresholds
         self.text_encoder = text_encoder_of(archive.tokenizer_json, archive.preprocessing)
         self.tokenizer, self.max_length = self.text_encoder.tokenizer, self.text_encoder.max_length
 
@@ -74,10 +75,12 @@ class Classifier(Predictions):
         return TokenizedSplit(flat=enc.flat, offsets=enc.offsets, pad_id=self.text_encoder.pad_id)
 
     def predict_proba(self, texts: Sequence[str] | TokenizedSplit, batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities (N, C), rows in input order. `batch_size`: texts per forward pass, by default
-        the fastest measured for this model's path (`self.batch_size`); `self.batch_threads` of them at once."""
+        """Class probabilities (N, C) (multi-label: each label's sigmoid), rows in input order. `batch_size`: texts
+        per forward pass, by default the fastest measured for this model's path (`self.batch_size`);
+        `self.batch_threads` of them at once."""
+        squash = torch.sigmoid if self.multi_label else lambda logits: torch.softmax(logits, dim=-1)
         return self._batched(texts, batch_size, len(self.label_names),
-                             lambda ids, lengths: torch.softmax(self.forward(ids, lengths).float(), dim=-1))
+                             lambda ids, lengths: squash(self.forward(ids, lengths).float()))
 
     def embed(self, texts: Sequence[str] | TokenizedSplit, batch_size: int | None = None) -> np.ndarray:
         """The pooled vectors (N, D) the head sees (D: `self.embedding_dim`), rows in input order, batched

@@ -15,7 +15,7 @@ import numpy as np
 
 from textclf.errors import TextclfError
 from textclf.files import check_output
-from textclf.model.checkpoint import CHECKPOINT_FORMAT, read_checkpoint, save_checkpoint
+from textclf.model.checkpoint import CHECKPOINT_FORMAT, read_checkpoint, save_checkpoint, task_of
 from textclf.serve.predictions import Predictions
 
 KIND = "ensemble"
@@ -34,6 +34,9 @@ def make_ensemble(paths: Sequence[str], output: str, overwrite: bool = False) ->
         if list(member["textclf"]["label_names"]) != labels:
             raise TextclfError(f"{path} has the labels {member['textclf']['label_names']} but {paths[0]} has {labels}: "
                                "ensemble members must be trained on the same labels")
+        if task_of(member["textclf"]) != task_of(members[0]["textclf"]):
+            raise TextclfError(f"{path} is a {task_of(member['textclf'])}-label model but {paths[0]} is "
+                               f"{task_of(members[0]['textclf'])}-label: ensemble members must share their task")
     archive = {"format": CHECKPOINT_FORMAT, "kind": KIND, "label_names": labels,
                "data": dict(members[0]["textclf"].get("data", {})), "members": [m["textclf"] for m in members],
                "sources": [os.path.abspath(p) for p in paths]}
@@ -53,12 +56,16 @@ def member_checkpoints(ckpt: dict) -> list[dict]:
 
 
 class EnsembleClassifier(Predictions):
-    """The members' classifiers; `predict_proba` is the mean of theirs."""
+    """The members' classifiers; `predict_proba` is the mean of theirs. A multi-label ensemble decides each
+    label at the mean of the members' thresholds (each chosen on the same validation split)."""
 
     def __init__(self, members: Sequence[Predictions], label_names: list[str], data_source: dict):
         self.members = list(members)
         self.label_names = list(label_names)
         self.data_source = dict(data_source)
+        self.task = self.members[0].task
+        if self.multi_label:
+            self.thresholds = np.mean([m.decision_thresholds() for m in self.members], axis=0).tolist()
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """The mean of the members' class probabilities (N, C), rows in input order."""

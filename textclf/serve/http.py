@@ -1,6 +1,7 @@
 """`textclf serve CKPT`: an HTTP server (FastAPI + uvicorn) that answers as `textclf predict` does.
 
     POST /predict {"texts": ["...", ...], "top_k": 2}  -> [{"text", "label", "score", "probs"}, ...]
+                  (a multi-label model: records with "labels" too; "threshold": 0.3 replaces its thresholds)
     GET  /health   -> {"status": "ok", "batches": n, "texts": n}     GET /labels -> {"labels": [...]}
     GET  /docs     -> the OpenAPI page
 
@@ -30,6 +31,8 @@ MAX_TEXTS = 1024  # texts per request
 class PredictRequest(BaseModel):
     texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS, description="the texts to classify")
     top_k: int | None = Field(default=None, ge=1, description="keep the k most likely labels in probs")
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0,
+                                    description="multi-label models: one decision threshold for every label")
 
     @field_validator("texts")
     @classmethod
@@ -44,6 +47,7 @@ class Prediction(BaseModel):
     text: str
     label: str
     score: float
+    labels: list[str] | None = Field(default=None, description="multi-label models: the labels over threshold")
     probs: dict[str, float]
 
 
@@ -170,13 +174,16 @@ def create_app(clf: Predictions, max_batch: int = 64, max_wait_ms: float = 5.0, 
     async def bad_request(request: Request, err: RequestValidationError):
         return JSONResponse(status_code=422, content={"detail": _errors(err.errors())})
 
-    @app.post("/predict", response_model=list[Prediction])
+    @app.post("/predict", response_model=list[Prediction], response_model_exclude_none=True)
     async def predict(req: PredictRequest) -> list[dict]:
+        if req.threshold is not None and not clf.multi_label:
+            raise HTTPException(status_code=422, detail="threshold applies to multi-label models; this one gives each "
+                                "text its most likely class: drop it")
         try:
             probs = await batcher.submit(req.texts)
         except Exception as err:
             raise HTTPException(status_code=500, detail=f"prediction failed: {err}") from err
-        return clf.records(req.texts, probs, req.top_k)
+        return clf.records(req.texts, probs, req.top_k, req.threshold)
 
     @app.get("/health")
     async def health() -> dict:

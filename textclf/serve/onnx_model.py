@@ -56,6 +56,7 @@ class OnnxClassifier(Predictions):
             raise TextclfError(f"onnxruntime cannot run {path} ({str(err).splitlines()[0][:200]}): export it "
                                "again with textclf export") from err
         self.label_names = list(self.archive.label_names)
+        self.task, self.thresholds = self.archive.task, self.archive.thresholds
         self.data_source = self.archive.data_source
         self.text_encoder = text_encoder_of(self.archive.tokenizer_json, self.archive.preprocessing, path)
 
@@ -68,9 +69,17 @@ class OnnxClassifier(Predictions):
             batch = data[indices]
             logits = self.session.run(None, {"input_ids": batch["input_ids"].numpy(),
                                              "lengths": batch["lengths"].numpy()})[0]
-            e = np.exp(logits - logits.max(1, keepdims=True))
-            probs[batch["index"].numpy()] = e / e.sum(1, keepdims=True)
+            probs[batch["index"].numpy()] = squash(logits, self.multi_label)
         return probs
 
     def __repr__(self) -> str:
         return f"OnnxClassifier(encoder={self.archive.network.encoder}, labels={self.label_names}, path={self.path})"
+
+
+def squash(logits: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Logits (N, C) as probabilities: a softmax over the classes, or each label's sigmoid (multi-label)."""
+    if multi_label:
+        with np.errstate(over="ignore"):  # a very negative logit: exp overflows to inf, the probability is 0
+            return 1.0 / (1.0 + np.exp(-logits))
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)

@@ -6,7 +6,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from textclf.errors import TextclfError, check_at_least
+from textclf.errors import TextclfError, check_at_least, check_between
+from textclf.model.checkpoint import MULTI
+from textclf.model.multilabel_metrics import DEFAULT_THRESHOLD
 
 SLICE = 1024  # texts per call when progress is reported: as fast as one call (bench/README.md, "Progress")
 
@@ -25,9 +27,33 @@ def in_slices(step: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str],
 
 
 class Predictions:
-    """`predict` records from `predict_proba` (N, C) over `label_names`."""
+    """`predict` records from `predict_proba` (N, C) over `label_names`: class probabilities that sum to 1,
+    or, for a multi-label model (`task` multi), each label's own probability, decided by `thresholds`."""
 
     label_names: list[str]
+    task: str = "single"
+    thresholds: list[float] | None = None  # multi-label: each label's threshold, chosen on validation
+
+    @property
+    def multi_label(self) -> bool:
+        return self.task == MULTI
+
+    def decision_thresholds(self, threshold: float | None = None) -> np.ndarray:
+        """Each label's threshold (L,): `threshold` for all when given, else the model's own."""
+        if threshold is not None:
+            if not self.multi_label:
+                raise TextclfError("--threshold applies to multi-label models; this one gives each text its most "
+                                   "likely class: drop --threshold (or use --top_k)")
+            check_between("--threshold", threshold, 0.0, 1.0, high_included=True)
+            return np.full(len(self.label_names), float(threshold))
+        if self.thresholds is None:
+            return np.full(len(self.label_names), DEFAULT_THRESHOLD)
+        return np.asarray(self.thresholds, dtype=np.float64)
+
+    def empty_record(self, text: str | None) -> dict:
+        """The null record of an empty text (predict without --strict)."""
+        return {"text": text or "", "label": None, "score": None, **({"labels": None} if self.multi_label else {}),
+                "probs": None}
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         raise NotImplementedError
@@ -44,26 +70,29 @@ class Predictions:
             if not isinstance(t, str) or not t.strip():
                 raise TextclfError(f"text {i + 1} is empty: give non-empty texts")
 
-    def predict(self, texts: Sequence[str], batch_size: int | None = None, top_k: int | None = None) -> list[dict]:
-        """One record per text, in input order: {"text", "label", "score", "probs": {label: p}}.
-        `top_k` keeps the k most likely labels in `probs`."""
+    def predict(self, texts: Sequence[str], batch_size: int | None = None, top_k: int | None = None,
+                threshold: float | None = None) -> list[dict]:
+        """One record per text, in input order: {"text", "label", "score", "probs": {label: p}}; a multi-label
+        model's records add "labels", the labels whose probability reaches their threshold, most likely first.
+        `top_k` keeps the k most likely labels in `probs` (and at most k in `labels`); `threshold` (multi-label)
+        replaces the model's thresholds with one for every label."""
         if isinstance(texts, str):
             texts = [texts]
         check_at_least("top_k", top_k, 1)
-        return self.records(texts, self.predict_proba(texts, batch_size), top_k)
+        self.decision_thresholds(threshold)  # a wrong --threshold is an error before any work
+        return self.records(texts, self.predict_proba(texts, batch_size), top_k, threshold)
 
-    def records(self, texts: Sequence[str], probs: np.ndarray, top_k: int | None = None) -> list[dict]:
-        """`predict`'s records from texts and their class probabilities (N, C)."""
+    def records(self, texts: Sequence[str], probs: np.ndarray, top_k: int | None = None,
+                threshold: float | None = None) -> list[dict]:
+        """`predict`'s records from texts and their probabilities (N, C)."""
         k = len(self.label_names) if top_k is None else min(top_k, len(self.label_names))
+        thresholds = self.decision_thresholds(threshold) if self.multi_label else None
         records = []
         for text, p in zip(texts, probs):
             order = np.argsort(-p, kind="stable")[:k]
-            records.append(
-                {
-                    "text": text,
-                    "label": self.label_names[order[0]],
-                    "score": round(float(p[order[0]]), 6),
-                    "probs": {self.label_names[j]: round(float(p[j]), 6) for j in order},
-                }
-            )
+            record = {"text": text, "label": self.label_names[order[0]], "score": round(float(p[order[0]]), 6)}
+            if thresholds is not None:
+                record["labels"] = [self.label_names[j] for j in order if p[j] >= thresholds[j]]
+            record["probs"] = {self.label_names[j]: round(float(p[j]), 6) for j in order}
+            records.append(record)
         return records

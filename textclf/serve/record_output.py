@@ -95,6 +95,9 @@ class Writer:
             return
         table = dict(columns)
         table.update({names[k]: [r[k] for r in records] for k in records[0] if k in names})
+        for key in ("labels", "gold"):  # a multi-label record's label lists: one cell of names, comma-separated
+            if key in names and self.ext != ".parquet" and any(isinstance(v, list) for v in table[names[key]]):
+                table[names[key]] = [",".join(v) if isinstance(v, list) else v for v in table[names[key]]]
         for name in self.labels:
             table[names[f"prob_{name}"]] = [(r["probs"] or {}).get(name) for r in records]
         if self.ext == ".parquet":
@@ -110,7 +113,10 @@ class Writer:
         import pyarrow.parquet as pq
 
         if self._parquet is None:
-            known = {**{self._names[k]: pa.string() for k in ("text", "gold", "label") if k in self._names},
+            lists = {k for k in ("gold", "labels") if k in self._names
+                     and any(isinstance(v, list) for v in table[self._names[k]])}  # multi-label: lists of names
+            known = {**{self._names[k]: pa.string() for k in ("text", "gold", "label", "labels") if k in self._names},
+                     **{self._names[k]: pa.list_(pa.string()) for k in lists},
                      **{self._names[k]: pa.float64() for k in self._names if k == "score" or k.startswith("prob_")},
                      **({self._names["correct"]: pa.bool_()} if "correct" in self._names else {})}
             fields = []
@@ -138,7 +144,7 @@ class Writer:
 
 def predict_chunks(clf: Predictions, chunks: Iterable[Chunk], writer: Writer, source: str, where: str,
                    strict: bool = False, top_k: int | None = None, batch_size: int | None = None,
-                   progress=None) -> list[int]:
+                   progress=None, threshold: float | None = None) -> list[int]:
     """Predict every chunk and write its records; returns the line/row numbers of the empty texts, which
     get a null prediction (with `strict`, the first is an error naming it). `source` and `where`
     ("line" or "row") name the input in messages. `progress(n)` is called as each n texts are done."""
@@ -154,11 +160,10 @@ def predict_chunks(clf: Predictions, chunks: Iterable[Chunk], writer: Writer, so
         if keep:  # in slices where a progress display follows (textclf.serve.predictions.in_slices)
             texts = [chunk.texts[i] for i in keep]
             probs = in_slices(lambda t: clf.predict_proba(t, batch_size), texts, progress)
-            found = dict(zip(keep, clf.records(texts, probs, top_k)))
+            found = dict(zip(keep, clf.records(texts, probs, top_k, threshold)))
         if progress is not None and blank:
             progress(len(blank))
-        records = [found.get(i) or {"text": t or "", "label": None, "score": None, "probs": None}
-                   for i, t in enumerate(chunk.texts)]
+        records = [found.get(i) or clf.empty_record(t) for i, t in enumerate(chunk.texts)]
         writer.write(records, chunk.columns)
     return empty
 

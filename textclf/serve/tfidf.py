@@ -13,6 +13,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from tokenizers import Tokenizer
 
 from textclf.data.tokenizer import tokenizer_from_json
+from textclf.model.checkpoint import task_of
+from textclf.serve.onnx_model import squash
 from textclf.serve.predictions import Predictions
 
 KIND = "tfidf"  # the archive's `kind`: a neural checkpoint has none
@@ -33,6 +35,7 @@ class TfidfClassifier(Predictions):
         archive, weights = ckpt["textclf"], ckpt["state_dict"]
         self.data_source = dict(archive.get("data", {}))  # where the training data came from (for `evaluate`)
         self.label_names = list(archive["label_names"])
+        self.task, self.thresholds = task_of(archive), archive.get("thresholds")  # multi-label: one-vs-rest
         self.tokenizer = tokenizer_from_json(archive["tokenizer"], pad_id=archive.get("preprocessing", {}).get("pad_id"))
         terms = archive["tfidf"]["terms"]
         self.vectorizer = TfidfVectorizer(**VECTORIZER, vocabulary={t: i for i, t in enumerate(terms)})
@@ -41,12 +44,11 @@ class TfidfClassifier(Predictions):
         self.intercept = weights["intercept"].double().numpy()
 
     def predict_proba(self, texts, batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities (N, C) of `texts`, in input order (all at once: `batch_size` is not used)."""
+        """Class probabilities (N, C) of `texts` (multi-label: each label's), in input order (all at once:
+        `batch_size` is not used)."""
         self.check_texts(texts)
         logits = self.vectorizer.transform(token_strings(self.tokenizer, list(texts))) @ self.coef + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+        return squash(np.asarray(logits), self.multi_label).astype(np.float32)
 
     def __repr__(self) -> str:
         return f"TfidfClassifier(labels={self.label_names}, features={len(self.coef):,})"

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Optional
 import lightning as L
 import torch
 import torch.nn.functional as F
-from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from textclf.data.tokenizer import GivenTokenizer
 from textclf.errors import TextclfError, check_at_least, check_between, check_positive
-from textclf.model.checkpoint import CHECKPOINT_KEY, Archive, read_checkpoint, upgrade, weights_of
+from textclf.model.checkpoint import CHECKPOINT_KEY, MULTI, SINGLE, Archive, read_checkpoint, upgrade, weights_of
 from textclf.model.embedding import vectors_dim
 from textclf.model.encoders import encoder_class, encoder_options, resolve_options
 from textclf.model.encoders.pretrained import load_pretrained_weights, pretrained_parts
+from textclf.model.multilabel_metrics import THRESHOLD_CHOICES
 from textclf.model.network import NetworkConfig, TextNetwork
 from textclf.training.optimization import SCHEDULES, optimiser_and_schedule
+from textclf.training.scores import stage_metrics
 
 if TYPE_CHECKING:
     from textclf.data.datamodule import DataFacts
@@ -70,6 +70,7 @@ class LitTextClassifier(L.LightningModule):
         pretrained_lr: float = 1e-4,
         layer_decay: float = 1.0,
         freeze_pretrained: bool = False,
+        thresholds: str = "global",
     ):
         """
         Args:
@@ -98,8 +99,9 @@ class LitTextClassifier(L.LightningModule):
             weight_decay: AdamW weight decay (not on biases, norms or embeddings).
             schedule: after linear warmup: cosine or linear decay to 0, or constant.
             warmup_ratio: share of all training steps spent warming up.
-            label_smoothing: cross-entropy label smoothing.
-            class_weights: null, or balanced (weights inverse to train class frequency).
+            label_smoothing: cross-entropy label smoothing (multi-label: targets moved that far towards 0.5).
+            class_weights: null, or balanced (weights inverse to train class frequency; multi-label: each
+                label's positives weighted by its negatives over its positives).
             pretrained_vectors: word2vec/GloVe text file to start the embedding from.
             freeze_embeddings: keep the pretrained vectors fixed during training.
             pretrained: a Hugging Face model to fine-tune: hub id, or a folder with config.json, the weights
@@ -107,6 +109,8 @@ class LitTextClassifier(L.LightningModule):
             pretrained_lr: (pretrained) peak learning rate of the pretrained model; lr is the new head's.
             layer_decay: (pretrained) each layer below the top learns at this times the rate of the one above.
             freeze_pretrained: (pretrained) keep the pretrained model fixed: train pooling and head only.
+            thresholds: (multi-label) decision thresholds chosen on validation macro-F1: global (one for every
+                label) or per_label (each label's own, on its F1).
         """
         super().__init__()
         encoder = check_pretrained(encoder, pretrained, word_dropout=word_dropout, bigrams=bigrams,
@@ -115,6 +119,8 @@ class LitTextClassifier(L.LightningModule):
         encoder_class(encoder)
         if schedule not in SCHEDULES:
             raise TextclfError(f"unknown --model.schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
+        if thresholds not in THRESHOLD_CHOICES:
+            raise TextclfError(f"unknown --model.thresholds {thresholds!r}: choose one of {', '.join(THRESHOLD_CHOICES)}")
         if class_weights not in (None, "balanced"):
             raise TextclfError(f"unknown --model.class_weights {class_weights!r}: use balanced or leave it unset")
         for flag, value, low in (("embedding_dim", embedding_dim, 1), ("hidden_size", hidden_size, 1),
@@ -169,7 +175,8 @@ class LitTextClassifier(L.LightningModule):
             options.update(architecture=self._pretrained()[0], source=hp.pretrained)
         config = NetworkConfig(hp.encoder, data.vocab_size, len(data.label_names), width, hp.embedding_dropout,
                                hp.dropout, hp.head_hidden, hp.word_dropout, hp.bigrams, resolve_options(hp.encoder, options))
-        self.set_network(Archive(config, data.tokenizer_json, data.label_names, data.preprocessing, data.source))
+        self.set_network(Archive(config, data.tokenizer_json, data.label_names, data.preprocessing, data.source,
+                                 MULTI if data.multi_label else SINGLE))
         if hp.pretrained:
             load_pretrained_weights(self.network.encoder, hp.pretrained)
             self.network.encoder.body.requires_grad_(not hp.freeze_pretrained)
@@ -177,7 +184,10 @@ class LitTextClassifier(L.LightningModule):
             self.network.embedding.load_vectors(hp.pretrained_vectors, data.vocab(), hp.freeze_embeddings)
         if hp.class_weights == "balanced":
             counts = torch.tensor(data.train_label_counts, dtype=torch.float32)
-            self.class_weight.copy_(counts.sum() / (len(counts) * counts.clamp(min=1)))
+            if data.multi_label:  # BCE's pos_weight: a label's positives count as much as its negatives
+                self.class_weight.copy_((data.train_examples - counts) / counts.clamp(min=1))
+            else:
+                self.class_weight.copy_(counts.sum() / (len(counts) * counts.clamp(min=1)))
             log.info("balanced class weights: %s", [round(w, 3) for w in self.class_weight.tolist()])
         counts = self.network.parameter_counts()
         log.info("parameters: %s", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
@@ -188,12 +198,12 @@ class LitTextClassifier(L.LightningModule):
         self.network = TextNetwork(archive.network)
         num_classes = archive.network.num_classes
         self.register_buffer("class_weight", torch.ones(num_classes))
-        metrics = MetricCollection(
-            {"acc": MulticlassAccuracy(num_classes, average="micro"), "f1": MulticlassF1Score(num_classes, average="macro")}
-        )
-        self.train_metrics = metrics.clone(prefix="train_")
-        self.val_metrics = metrics.clone(prefix="val_")
-        self.test_metrics = metrics.clone(prefix="test_")
+        metrics = stage_metrics(num_classes, self.multi_label, archive.thresholds)
+        self.train_metrics, self.val_metrics, self.test_metrics = metrics["train"], metrics["val"], metrics["test"]
+
+    @property
+    def multi_label(self) -> bool:
+        return self.archive is not None and self.archive.task == MULTI
 
     def configure_model(self) -> None:
         if self.network is None:
@@ -207,7 +217,13 @@ class LitTextClassifier(L.LightningModule):
     def _step(self, batch: dict, stage: str) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["lengths"])
         labels = batch["labels"]
-        loss = F.cross_entropy(logits, labels, weight=self.class_weight, label_smoothing=self.hparams.label_smoothing)
+        if self.multi_label:  # a sigmoid per label; `class_weight` weighs each label's positives
+            smooth = self.hparams.label_smoothing
+            loss = F.binary_cross_entropy_with_logits(
+                logits, labels * (1 - smooth) + 0.5 * smooth,
+                pos_weight=self.class_weight if self.hparams.class_weights == "balanced" else None)
+        else:
+            loss = F.cross_entropy(logits, labels, weight=self.class_weight, label_smoothing=self.hparams.label_smoothing)
         metrics = getattr(self, f"{stage}_metrics")
         metrics.update(logits.detach(), labels)
         bs = labels.shape[0]

@@ -13,6 +13,7 @@ from textclf.errors import TextclfError
 from textclf.training.console import lightning_silent
 from textclf.training.history import RunHistory
 from textclf.training.module import MONITOR, load_module
+from textclf.training.thresholds import settle_thresholds
 
 
 def final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: RunHistory, accelerator,
@@ -22,16 +23,16 @@ def final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: Run
     if not best_path or not os.path.exists(best_path):
         raise TextclfError(f"training produced no best checkpoint in {run_dir}: train for at least one epoch")
     model = load_module(best_path)
-    with lightning_silent():
-        trainer = L.Trainer(accelerator=accelerator if isinstance(accelerator, str) else "auto", devices=1, logger=False,
-                            enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
-        val = trainer.validate(model, dm, verbose=False)[0]
-        scores = trainer.test(model, dm, verbose=False)[0] if test and "test" in dm.splits else None
+    if model.multi_label:  # thresholds chosen on validation first; scores at them
+        val, scores = settle_thresholds(model, dm, best_path, test)
+    else:
+        val, scores = _scores(model, dm, accelerator, test)
     summary = history.summary()
     best_epoch = max(history.epochs, key=lambda e: e.get(MONITOR, -1.0)) if history.epochs else {}
     metrics = {
         "dataset": dm.source_name,
         "encoder": model.hparams.encoder,
+        **({"task": "multi-label"} if model.multi_label else {}),
         "val": {k.removeprefix("val_"): v for k, v in val.items()},
         "test": {k.removeprefix("test_"): v for k, v in scores.items()} if scores else None,
         "best_epoch": best_epoch.get("epoch"),
@@ -45,6 +46,16 @@ def final_metrics(run_dir: str, best_path: str, dm: TextDataModule, history: Run
     }
     write_metrics(run_dir, metrics)
     return metrics
+
+
+def _scores(model, dm: TextDataModule, accelerator, test: bool) -> tuple[dict, dict | None]:
+    """Validation (and test) metrics of a single-label model, through Lightning's loops."""
+    with lightning_silent():
+        trainer = L.Trainer(accelerator=accelerator if isinstance(accelerator, str) else "auto", devices=1, logger=False,
+                            enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
+        val = trainer.validate(model, dm, verbose=False)[0]
+        scores = trainer.test(model, dm, verbose=False)[0] if test and "test" in dm.splits else None
+    return val, scores
 
 
 def write_run_files(cli, run_dir: str) -> None:
