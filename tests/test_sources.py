@@ -132,31 +132,6 @@ def test_non_utf8_file_names_file_and_encoding_option(tmp_path):
     assert raw["train"]["text"][0] == "café crème"
 
 
-def test_several_labels_per_text_are_refused_never_made_a_class_per_combination(tmp_path, capsys):
-    """GoEmotions's `labels` lists (Sequence(ClassLabel)), JSON arrays and Parquet lists, and fastText lines
-    with two tags: each is one line naming the column or line, never 711 'classes' such as '[0, 1, 11]'."""
-    from textclf.cli import main
-
-    goemotions = DATA.parent.parent / "shared" / "data" / "goemotions"  # ../shared/data, where the project has it
-    rows = [{"text": f"text {i}", "labels": [i % 3, (i + 1) % 3] if i % 2 else [i % 3]} for i in range(60)]
-    (tmp_path / "ml.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    pd.DataFrame(rows).to_parquet(tmp_path / "ml.parquet")
-    sources = [{"files": {"train": str(tmp_path / "ml.jsonl")}}, {"files": {"train": str(tmp_path / "ml.parquet")}}]
-    if goemotions.exists():
-        sources.append({"path": str(goemotions)})
-    for source in sources:
-        with pytest.raises(TextclfError, match=r"label column 'labels' of the train split holds a list of labels per "
-                                               r"text \(multi-label data\).*--data.label_column"):
-            load_splits(**source, trust_labels=True)
-    run_dir = tmp_path / "run"
-    assert main(["train", "--data.files.train", str(tmp_path / "ml.jsonl"), "--run_dir", str(run_dir)]) == 2
-    assert "holds a list of labels per text" in capsys.readouterr().err and not run_dir.exists()
-    f = tmp_path / "tags.txt"
-    f.write_text("__label__pos good\n__label__pos __label__funny good and funny\n", encoding="utf-8")
-    with pytest.raises(TextclfError, match=r"line 2 has several __label__ tags \(multi-label\)"):
-        load_splits(files={"train": str(f)})
-
-
 def test_fasttext_line_without_label_is_an_error(tmp_path):
     f = tmp_path / "d.txt"
     f.write_text("__label__pos good\njust text\n", encoding="utf-8")

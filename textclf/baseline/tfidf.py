@@ -1,5 +1,6 @@
 """TF-IDF over word 1-2 grams + logistic regression (scikit-learn), fitted and saved as a checkpoint that
-textclf.serve.tfidf predicts with.
+textclf.serve.tfidf predicts with. Multi-label data (a 0/1 matrix of labels) gets one-vs-rest logistic
+regression, one binary model per label, decided at a threshold chosen on validation as for the networks.
 
 Texts are split with the run's own tokenizer (the one the neural models would use), so Chinese (no
 spaces) works the same way as English. The regularisation strength C is chosen on the validation
@@ -18,9 +19,11 @@ import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
+from sklearn.multiclass import OneVsRestClassifier
 from tokenizers import Tokenizer
 
 from textclf.errors import TextclfError
+from textclf.model.multilabel_metrics import choose_thresholds, example_f1, multilabel_scores
 from textclf.serve.tfidf import KIND, VECTORIZER, token_strings
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,8 @@ def fit_tfidf(tokenizer: Tokenizer, train: tuple[list[str], np.ndarray], val: tu
     train_tokens = token_strings(tokenizer, train[0])
     vec = TfidfVectorizer(**VECTORIZER, min_df=1)
     x_train = vec.fit_transform(train_tokens)
+    if train[1].ndim == 2:
+        return _fit_multilabel(tokenizer, vec, x_train, train, val, test, start)
     most = most_features(len(np.unique(train[1])))
     if x_train.shape[1] > most:
         log.warning("TF-IDF: %s classes x %s n-gram features would need more memory than this machine has: keeping "
@@ -77,6 +82,35 @@ def fit_tfidf(tokenizer: Tokenizer, train: tuple[list[str], np.ndarray], val: tu
     return out, vec, clf
 
 
+def _fit_multilabel(tokenizer, vec, x_train, train, val, test, start) -> tuple[dict, TfidfVectorizer, OneVsRestClassifier]:
+    """One-vs-rest logistic regression per label; C and each label's threshold chosen on validation (as a
+    network's default --model.thresholds per_label does it; C on macro-F1). One binary model's coefficients per label
+    fit in memory as the multiclass model's do (`most_features` by label count)."""
+    most = most_features(train[1].shape[1])
+    if x_train.shape[1] > most:
+        vec = TfidfVectorizer(**VECTORIZER, min_df=1, max_features=most)
+        x_train = vec.fit_transform(token_strings(tokenizer, train[0]))
+    x_val = vec.transform(token_strings(tokenizer, val[0]))
+    best = None
+    for c in C_GRID:
+        clf = OneVsRestClassifier(LogisticRegression(C=c, max_iter=2000), n_jobs=min(os.cpu_count() or 1, 4))
+        clf.fit(x_train, train[1].astype(int))
+        probs = clf.predict_proba(x_val)
+        thresholds = choose_thresholds(probs, val[1], "per_label")
+        score = multilabel_scores(probs, val[1], thresholds)
+        if best is None or score["f1"] > best[0]["f1"]:
+            best = (score, c, clf, thresholds)
+    val_scores, c, clf, thresholds = best
+    clf.thresholds_ = thresholds
+    out = {"C": c, "features": int(x_train.shape[1]), "thresholds": thresholds.round(3).tolist(), "val": val_scores}
+    if test is not None:
+        probs = clf.predict_proba(vec.transform(token_strings(tokenizer, test[0])))
+        out["test"] = multilabel_scores(probs, test[1], thresholds)
+        out["test_correct"] = example_f1(probs, test[1], thresholds).round(4).tolist()
+    out["seconds"] = round(time.perf_counter() - start, 2)
+    return out, vec, clf
+
+
 def to_checkpoint(vec: TfidfVectorizer, clf: LogisticRegression, num_classes: int, archive: dict) -> dict:
     """A checkpoint dict of the fitted model: `archive` (tokenizer, labels, data source) plus the n-gram
     vocabulary in column order and the weights as tensors. A binary model's one row of coefficients
@@ -84,9 +118,23 @@ def to_checkpoint(vec: TfidfVectorizer, clf: LogisticRegression, num_classes: in
     terms = [""] * len(vec.vocabulary_)
     for term, column in vec.vocabulary_.items():
         terms[column] = term
-    coef = torch.as_tensor(clf.coef_, dtype=torch.float32)
-    intercept = torch.as_tensor(clf.intercept_, dtype=torch.float32)
-    if num_classes == 2:
+    if isinstance(clf, OneVsRestClassifier):  # multi-label: one row per label, each its own sigmoid
+        archive = {**archive, "task": "multi", "thresholds": [float(t) for t in clf.thresholds_]}
+        coef = torch.as_tensor(np.vstack([_coef(e, len(terms))[0] for e in clf.estimators_]), dtype=torch.float32)
+        intercept = torch.as_tensor(np.concatenate([_coef(e, len(terms))[1] for e in clf.estimators_]), dtype=torch.float32)
+    else:
+        coef = torch.as_tensor(clf.coef_, dtype=torch.float32)
+        intercept = torch.as_tensor(clf.intercept_, dtype=torch.float32)
+    if num_classes == 2 and not isinstance(clf, OneVsRestClassifier):
         coef, intercept = torch.cat([torch.zeros_like(coef), coef]), torch.cat([torch.zeros_like(intercept), intercept])
-    return {"textclf": {**archive, "kind": KIND, "tfidf": {"terms": terms, "C": float(clf.C)}},
+    return {"textclf": {**archive, "kind": KIND, "tfidf": {"terms": terms, "C": float(getattr(clf, "C", None) or clf.estimator.C)}},
             "state_dict": {"idf": torch.as_tensor(vec.idf_, dtype=torch.float32), "coef": coef, "intercept": intercept}}
+
+
+def _coef(estimator, features: int) -> tuple[np.ndarray, np.ndarray]:
+    """A binary model's (1, features) coefficients and (1,) intercept; a label that train never (or always)
+    has gets scikit-learn's constant predictor: no weights and a logit far below (or above) zero."""
+    if hasattr(estimator, "coef_"):
+        return estimator.coef_, estimator.intercept_
+    always = float(np.ravel(getattr(estimator, "y_", [0]))[0]) > 0
+    return np.zeros((1, features)), np.array([20.0 if always else -20.0])

@@ -38,7 +38,8 @@ def baseline(argv: list[str]) -> dict:
         best = os.path.join(run_dir, "best.ckpt")
         save_checkpoint(to_checkpoint(vec, clf, dm.num_classes, archive), best)
         write_run_files(cli, run_dir)
-        metrics = {"dataset": dm.source_name, "encoder": "tfidf", "val": scores["val"], "test": scores.get("test"),
+        metrics = {"dataset": dm.source_name, "encoder": "tfidf", **({"task": "multi-label"} if dm.multi_label else {}),
+                   "val": scores["val"], "test": scores.get("test"),
                    "C": scores["C"], "features": scores["features"], "wall_seconds": round(time.perf_counter() - start, 3),
                    "data": dm.stats, "best_checkpoint": best}
         write_metrics(run_dir, metrics)

@@ -35,9 +35,10 @@ Load and tokenize the data as `textclf train` would, and print each split's size
 
 BASELINE_USAGE = """usage: textclf baseline [--config FILE] [--data.path P | --data.files.train F ...] [--run_dir DIR] [--data.*]
 
-TF-IDF over word 1-2 grams of the run's tokenizer + logistic regression (C chosen on validation), on the
-data and splits `textclf train` would use; saved as best.ckpt, which predict, evaluate, serve and
-ensemble accept. --model.* and --trainer.* do not apply.
+TF-IDF over word 1-2 grams of the run's tokenizer + logistic regression (C chosen on validation; one-vs-rest
+with each label's threshold chosen on validation for multi-label data), on the data and splits `textclf
+train` would use; saved as best.ckpt, which predict, evaluate, serve and ensemble accept. --model.* and
+--trainer.* do not apply.
 
 run:
   --config FILE            a YAML of the data options below (configs/*.yaml; its model and trainer are ignored)

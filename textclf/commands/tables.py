@@ -20,8 +20,8 @@ def print_run_summary(m: dict) -> None:
         if m.get(split):
             table.add_row(split, *(f"{m[split][key]:.4f}" for _, key in columns))
     console = Console()
-    if multi:
-        split = "test" if m.get("test") else "val"
+    split = "test" if m.get("test") else "val"
+    if multi and "per_label" in m[split]:
         console.print(per_label_table(m[split]["per_label"], f"{split}, per label"))
     console.print(table)
     if m["encoder"] == "tfidf":

@@ -28,7 +28,7 @@ def run(argv: list[str]) -> int:
     summary = tune(base, args.encoder, flags.duration_seconds(args.budget, "--budget"), args.output, args.trials,
                    args.sampler_seed)
     print(budget_line(summary["seconds"], summary["budget_seconds"], summary["trials_this_call"]))
-    print(f"best: trial {summary['best_trial']}, validation accuracy {summary['val_acc']:.4f} "
+    print(f"best: trial {summary['best_trial']}, {summary['objective']} {summary['value']:.4f} "
           f"({summary['complete']} complete, {summary['pruned']} pruned of {summary['trials']} trials)")
     print(f"its checkpoint: {summary['checkpoint']}")
     print(f"train it again: textclf train --config {os.path.join(args.output, 'best.yaml')}")

@@ -6,64 +6,12 @@ Everything here is computed from the run directories; nothing is written down in
 from __future__ import annotations
 
 import itertools
-import json
-import os
-from dataclasses import dataclass
 
 import numpy as np
 
-from textclf.compare.plan import PlannedRun
+from textclf.compare.runs import MULTI_SCORES, SINGLE_SCORES, Run, Scores, load_runs  # noqa: F401 (the report's)
 
 GATED = ("lstm", "gru")
-
-
-@dataclass
-class Run:
-    name: str
-    encoder: str
-    seed: int
-    vary: str  # "model.init=orthogonal" ("" without --vary)
-    metrics: dict
-    analysis: dict
-
-    @property
-    def group(self) -> str:
-        return f"{self.encoder} ({self.vary})" if self.vary else self.encoder
-
-    @property
-    def acc(self) -> float:
-        return (self.metrics.get("test") or self.metrics["val"])["acc"]
-
-    @property
-    def f1(self) -> float:
-        return (self.metrics.get("test") or self.metrics["val"])["f1"]
-
-    def to_within_final(self, points: float = 1.0) -> tuple[int, float] | None:
-        """(epoch, wall seconds) at which validation accuracy first came within `points` of its value at
-        the last epoch: how long the run took to settle, not where a noisy best fell."""
-        hist = [h for h in self.metrics.get("history", []) if "val_acc" in h]
-        if not hist:
-            return None
-        final = hist[-1]["val_acc"]
-        i = next(i for i, h in enumerate(hist) if h["val_acc"] >= final - points / 100)
-        return i + 1, hist[i]["elapsed"]  # epochs counted from 1
-
-    @property
-    def still_improving(self) -> bool:
-        """Whether the best validation accuracy came at the last epoch (more epochs might have helped)."""
-        return bool(self.metrics.get("best_epoch") and self.metrics["best_epoch"] >= len(self.metrics.get("history", [])))
-
-
-def load_runs(output: str, planned: list[PlannedRun]) -> list[Run]:
-    runs = []
-    for p in planned:
-        d = os.path.join(output, "runs", p.name)
-        with open(os.path.join(d, "metrics.json")) as f:
-            metrics = json.load(f)
-        with open(os.path.join(d, "analysis.json")) as f:
-            analysis = json.load(f)
-        runs.append(Run(p.name, p.encoder, p.seed, p.vary_label, metrics, analysis))
-    return runs
 
 
 def summarise(runs: list[Run]) -> list[dict]:
@@ -123,7 +71,7 @@ def _groups(runs: list[Run]) -> dict[str, list[Run]]:
     return groups
 
 
-def length_bins(runs: list[Run], lengths: np.ndarray, labels: np.ndarray, baseline_predictions: list[int] | None = None,
+def length_bins(runs: list[Run], lengths: np.ndarray, labels: np.ndarray, baseline_correct: list[float] | None = None,
                 bins: int | None = None) -> dict:
     """Accuracy per token-length bin of the evaluation split, per group: mean and standard deviation over
     seeds. Bins of about equal numbers of texts: going up the lengths, a new bin starts at the first length
@@ -139,16 +87,16 @@ def length_bins(runs: list[Run], lengths: np.ndarray, labels: np.ndarray, baseli
     bins = int(which.max()) + 1 if n else 0
     names = [_span(int(lengths[which == b].min()), int(lengths[which == b].max())) for b in range(bins)]
 
-    def per_bin(pred: np.ndarray) -> list[float]:
-        return [float((pred[which == b] == labels[which == b]).mean()) for b in range(bins)]
+    def per_bin(correct: np.ndarray) -> list[float]:
+        return [float(correct[which == b].mean()) for b in range(bins)]
 
     table, spread = {}, {}
     for group, items in _groups(runs).items():
-        accs = np.array([per_bin(np.asarray(r.analysis["predictions"])) for r in items])
+        accs = np.array([per_bin(r.correct(labels)) for r in items])
         table[group] = accs.mean(0).tolist()
         spread[group] = (accs.std(0, ddof=1) if len(items) > 1 else np.zeros(bins)).tolist()
-    if baseline_predictions is not None:
-        table["tfidf+logreg"] = per_bin(np.asarray(baseline_predictions))
+    if baseline_correct is not None:
+        table["tfidf+logreg"] = per_bin(np.asarray(baseline_correct, dtype=np.float64))
         spread["tfidf+logreg"] = [0.0] * bins
     return {"bins": names, "counts": [int((which == b).sum()) for b in range(bins)], "accuracy": table, "std": spread}
 
@@ -162,7 +110,7 @@ def learning_curves(runs: list[Run]) -> dict:
     curves = {}
     for group, items in _groups(runs).items():
         n = min(len(r.metrics["history"]) for r in items)
-        acc = np.array([[h["val_acc"] for h in r.metrics["history"][:n]] for r in items])
+        acc = np.array([[h[f"val_{r.scores.key}"] for h in r.metrics["history"][:n]] for r in items])
         sec = np.array([[h["elapsed"] for h in r.metrics["history"][:n]] for r in items])
         curves[group] = {"epoch": list(range(1, n + 1)), "mean": acc.mean(0).tolist(), "min": acc.min(0).tolist(),
                          "max": acc.max(0).tolist(), "seconds": sec.mean(0).tolist()}
@@ -208,7 +156,7 @@ def effects(runs: list[Run], labels: np.ndarray | None = None) -> list[dict]:
         row = {"vary": ra[0].vary if same_vary else "", "better": ga, "worse": gb, "diff": diff, "seed_spread": spread,
                "beyond_noise": None if spread is None else diff > spread, "ci_low": None, "ci_high": None, "p": None}
         if labels is not None:
-            correct = lambda rs: np.mean([np.asarray(r.analysis["predictions"]) == labels for r in rs], axis=0)  # noqa: E731
+            correct = lambda rs: np.mean([r.correct(labels) for r in rs], axis=0)  # noqa: E731
             row["ci_low"], row["ci_high"], row["p"] = paired_bootstrap(correct(ra), correct(rb))
         out.append(row)
     return sorted(out, key=lambda e: -e["diff"])
@@ -245,14 +193,15 @@ def settles(row: dict) -> bool:
 
 
 def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: dict | None,
-             baseline: dict | None, split: str) -> list[str]:
+             baseline: dict | None, split: str, scores: Scores = SINGLE_SCORES) -> list[str]:
     """Plain sentences, each computed from the numbers above."""
+    word = scores.word
     pts = lambda x: f"{100 * x:.1f}"  # noqa: E731
     out = []
     plain = [r for r in rows if not r["vary"]] or rows
     ranked = sorted(plain, key=lambda r: -r["acc_mean"])
     best = ranked[0]
-    out.append(f"Best: **{best['group']}**, {split} accuracy {mean_std(best['acc_mean'], best['acc_std'], best['seeds'], digits=1)}.")
+    out.append(f"Best: **{best['group']}**, {split} {word} {mean_std(best['acc_mean'], best['acc_std'], best['seeds'], digits=1)}.")
     for r in rows:
         for key, what in (("inference_texts_per_second", "inference"), ("train_tokens_per_second", "training")):
             if (r.get(f"{key}_ratio") or 0) > 2:
@@ -275,8 +224,8 @@ def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: d
     tested = [e for e in effect_rows if e["p"] is not None]
     if tested:
         sig = [e for e in tested if e["p"] < 0.05]
-        out.append(f"Paired bootstrap over the {split} examples ({BOOTSTRAP:,} resamples, correctness averaged over "
-                   f"seeds): {len(sig)} of {len(tested)} gaps are significant at p < 0.05"
+        out.append(f"Paired bootstrap over the {split} examples ({BOOTSTRAP:,} resamples, {scores.per_example} averaged "
+                   f"over seeds): {len(sig)} of {len(tested)} gaps are significant at p < 0.05"
                    + (": " + "; ".join(f"{e['better']} over {e['worse']} by {pts(e['diff'])} points "
                                         f"(95% interval {pts(e['ci_low'])} to {pts(e['ci_high'])})" for e in sig[:4])
                       if sig else "") + ".")
@@ -300,7 +249,7 @@ def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: d
         out.append(
             f"GRU has {gru['params_encoder'] / lstm['params_encoder']:.2f}x LSTM's encoder parameters, trains at "
             f"{gru['train_tokens_per_second'] / lstm['train_tokens_per_second']:.2f}x its tokens/s, "
-            + (f"settles within 1 point of its final validation accuracy in {gru['seconds_to_within_1pt']:.0f}s vs "
+            + (f"settles within 1 point of its final validation {word} in {gru['seconds_to_within_1pt']:.0f}s vs "
                f"{lstm['seconds_to_within_1pt']:.0f}s, "
                if settles(gru) and settles(lstm) else "")
             + f"and scores "
@@ -325,15 +274,15 @@ def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: d
     timed = [r for r in plain if settles(r)]
     if timed:
         quick = min(timed, key=lambda r: r["seconds_to_within_1pt"])
-        out.append(f"Fastest to settle within 1 point of its final validation accuracy: {quick['group']} "
+        out.append(f"Fastest to settle within 1 point of its final validation {word}: {quick['group']} "
                    f"(epoch {quick['epochs_to_within_1pt']:.1f}, {quick['seconds_to_within_1pt']:.0f}s of wall time, "
                    "mean over seeds).")
     if baseline is not None:
-        ref = baseline.get("test", baseline["val"])["acc"]  # the baseline scores the same split as the runs
+        ref = baseline.get("test", baseline["val"])[scores.key]  # the baseline scores the same split as the runs
         out.append(f"TF-IDF + logistic regression scores {pts(ref)}; the best neural encoder is "
                    f"{'+' if best['acc_mean'] >= ref else ''}{pts(best['acc_mean'] - ref)} points from it.")
     if spread:
-        text = f"The varied field moves accuracy by {pts(spread['field_spread_mean'])} points on average"
+        text = f"The varied field moves {word} by {pts(spread['field_spread_mean'])} points on average"
         if len(spread["by_encoder_field_spread"]) > 1:
             field_vs = "smaller than" if spread["field_spread_mean"] < spread["encoder_spread_mean"] else "larger than"
             text += f", {field_vs} the {pts(spread['encoder_spread_mean'])} points between encoders"

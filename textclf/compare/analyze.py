@@ -58,6 +58,9 @@ def analyze(paths: list[str], source: dict | None, split: str, output: str, over
         if not hasattr(clf, "model"):
             raise TextclfError(f"{dict(checkpoints)[name]} has no pooled vector (a TF-IDF baseline or an ensemble): "
                                "give single networks' checkpoints")
+        if clf.multi_label:
+            raise TextclfError(f"{dict(checkpoints)[name]} is a multi-label model: the representation analysis probes "
+                               "and maps one class per text; give single-label checkpoints")
         if clf.label_names != first.label_names:
             raise TextclfError(f"{dict(checkpoints)[name]} has the labels {clf.label_names} but "
                                f"{dict(checkpoints)[first_name]} has {first.label_names}: compare models of one task")

@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 COLORS = plt.get_cmap("tab10").colors
 
 
-def accuracy_chart(rows: list[dict], per_seed: dict[str, list[float]], baseline_acc: float | None, split: str, path: str):
+def accuracy_chart(rows: list[dict], per_seed: dict[str, list[float]], baseline_acc: float | None, split: str, path: str,
+                   word: str = "accuracy"):
     """A dot plot: each seed a dot (on a line of its own just under its encoder's, so the mean never hides
     it), the mean a diamond with ± one standard deviation and the number of seeds. No bars, so an axis that
     does not start at zero cannot make a small gap look tall. A single run is its dot alone."""
@@ -30,8 +31,8 @@ def accuracy_chart(rows: list[dict], per_seed: dict[str, list[float]], baseline_
         ax.axvline(100 * baseline_acc, color="gray", linestyle="--", label="TF-IDF + logistic regression")
     ax.set_yticks(y, [f"{r['group']}\n(n={r['seeds']})" for r in rows], fontsize=8)
     ax.set_ylim(y.min() - 0.6, y.max() + 0.5)
-    ax.set_xlabel(f"{split} accuracy (%)")
-    ax.set_title(f"{split.capitalize()} accuracy by encoder (n: seeds)")
+    ax.set_xlabel(f"{split} {word} (%)")
+    ax.set_title(f"{split.capitalize()} {word} by encoder (n: seeds)")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)  # never on a dot
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -39,7 +40,7 @@ def accuracy_chart(rows: list[dict], per_seed: dict[str, list[float]], baseline_
     plt.close(fig)
 
 
-def length_chart(by_length: dict, path: str, split: str):
+def length_chart(by_length: dict, path: str, split: str, word: str = "accuracy"):
     """Accuracy per length bin, one line per group, ± one standard deviation over seeds."""
     groups = list(by_length["accuracy"])
     bins = by_length["bins"]
@@ -54,7 +55,7 @@ def length_chart(by_length: dict, path: str, split: str):
                     label=g, color="gray" if g == "tfidf+logreg" else COLORS[i % 10])
     ax.set_xticks(x, [f"{b}\nn={n}" for b, n in zip(bins, by_length["counts"])], fontsize=8)
     ax.set_xlabel("tokens per text (bins of about equal size; n: texts)")
-    ax.set_ylabel(f"{split} accuracy (%)")
+    ax.set_ylabel(f"{split} {word} (%)")
     ax.set_title("Accuracy by text length (mean ± std over seeds)")
     ax.legend(fontsize=8, ncol=min(len(groups), 3))
     ax.grid(alpha=0.3)
@@ -63,7 +64,7 @@ def length_chart(by_length: dict, path: str, split: str):
     plt.close(fig)
 
 
-def learning_curves_chart(curves: dict, path: str):
+def learning_curves_chart(curves: dict, path: str, word: str = "accuracy"):
     """Validation accuracy by epoch (whole epochs on the axis) and by wall-clock time (log scale, so that a
     fast encoder is not squeezed against zero beside a slow one)."""
     from matplotlib.ticker import MaxNLocator
@@ -80,8 +81,8 @@ def learning_curves_chart(curves: dict, path: str):
     _plain_ticks(a2.xaxis, lambda v: f"{v:g}")
     a1.set_xlabel("epoch")
     a2.set_xlabel("wall-clock seconds since training start (log scale)")
-    a1.set_ylabel("validation accuracy (%)")
-    a1.set_title("Validation accuracy by epoch (mean, min-max band over seeds)")
+    a1.set_ylabel(f"validation {word} (%)")
+    a1.set_title(f"Validation {word} by epoch (mean, min-max band over seeds)")
     a2.set_title("... and by wall-clock time")
     for ax in (a1, a2):
         ax.grid(alpha=0.3)
@@ -91,7 +92,7 @@ def learning_curves_chart(curves: dict, path: str):
     plt.close(fig)
 
 
-def speed_chart(rows: list[dict], path: str, split: str):
+def speed_chart(rows: list[dict], path: str, split: str, word: str = "accuracy"):
     """Accuracy against training speed, ± one standard deviation over seeds on both axes; the legend names
     each encoder's parameters (all of them, and the encoder's own where it has any)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
@@ -104,7 +105,7 @@ def speed_chart(rows: list[dict], path: str, split: str):
     ax.set_xscale("log")
     _plain_ticks(ax.xaxis, _count)
     ax.set_xlabel("training throughput (real tokens/s, log scale)")
-    ax.set_ylabel(f"{split} accuracy (%)")
+    ax.set_ylabel(f"{split} {word} (%)")
     ax.set_title("Accuracy against training speed (mean ± std over seeds)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")

@@ -20,32 +20,38 @@ def write_report(output: str, planned, config: str | None, split: str, texts: li
                  labels: np.ndarray, label_names: list[str], baseline: dict | None, budget: str, axes: dict,
                  flags: list[str] | None = None, data: str | None = None) -> dict:
     runs = analysis.load_runs(output, planned)
+    scores = runs[0].scores
     rows = analysis.summarise(runs)
-    by_length = analysis.length_bins(runs, lengths, labels, (baseline or {}).get("test_predictions"))
+    by_length = analysis.length_bins(runs, lengths, labels, _baseline_correct(baseline, labels))
     curves = analysis.learning_curves(runs)
     effects = analysis.effects(runs, labels)
     spread = analysis.vary_spread(runs)
-    found = analysis.findings(rows, effects, by_length, spread, baseline, split)
+    found = analysis.findings(rows, effects, by_length, spread, baseline, split, scores)
     per_seed = {}
     for r in runs:
         per_seed.setdefault(r.group, []).append(r.acc)
-    baseline_acc = (baseline.get("test") or baseline["val"])["acc"] if baseline else None
+    baseline_acc = (baseline.get("test") or baseline["val"])[scores.key] if baseline else None
 
-    plots.accuracy_chart(rows, per_seed, baseline_acc, split, os.path.join(output, "accuracy.png"))
-    plots.length_chart(by_length, os.path.join(output, "accuracy_by_length.png"), split)
-    plots.learning_curves_chart(curves, os.path.join(output, "learning_curves.png"))
-    plots.speed_chart(rows, os.path.join(output, "speed.png"), split)
-    started = time.perf_counter()
-    reps, coords = _representations(output, runs, texts, labels)
-    plots.similarity_chart(reps, os.path.join(output, "representations_cka.png"))
-    plots.maps_chart(coords, label_names, os.path.join(output, "representations_map.png"))
-    # what the representation analysis cost: this step, and each run's embedding of the texts (runner._analyse)
-    reps["seconds"] = round(time.perf_counter() - started, 1)
-    reps["embed_seconds"] = round(sum(r.analysis.get("embed_seconds", 0.0) for r in runs), 1)
+    word = scores.word
+    plots.accuracy_chart(rows, per_seed, baseline_acc, split, os.path.join(output, "accuracy.png"), word)
+    plots.length_chart(by_length, os.path.join(output, "accuracy_by_length.png"), split,
+                       "mean per-example F1" if scores is analysis.MULTI_SCORES else word)
+    plots.learning_curves_chart(curves, os.path.join(output, "learning_curves.png"), word)
+    plots.speed_chart(rows, os.path.join(output, "speed.png"), split, word)
+    reps = None
+    if scores is analysis.SINGLE_SCORES:  # probes and maps take one class per text
+        started = time.perf_counter()
+        reps, coords = _representations(output, runs, texts, labels)
+        plots.similarity_chart(reps, os.path.join(output, "representations_cka.png"))
+        plots.maps_chart(coords, label_names, os.path.join(output, "representations_map.png"))
+        # what the representation analysis cost: this step, and each run's embedding of the texts (runner._analyse)
+        reps["seconds"] = round(time.perf_counter() - started, 1)
+        reps["embed_seconds"] = round(sum(r.analysis.get("embed_seconds", 0.0) for r in runs), 1)
 
     with open(os.path.join(output, "results.csv"), "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["run", "encoder", "vary", "seed", "params_total", "params_encoder", f"{split}_acc", f"{split}_f1",
+        w.writerow(["run", "encoder", "vary", "seed", "params_total", "params_encoder", f"{split}_{scores.key}",
+                    f"{split}_{scores.second}",
                     "best_epoch", "epochs", "seconds_to_best", "train_tokens_per_second", "inference_texts_per_second",
                     "peak_memory_mb"])
         for r in runs:
@@ -55,15 +61,25 @@ def write_report(output: str, planned, config: str | None, split: str, texts: li
                         m["train_tokens_per_second"], r.analysis["inference_texts_per_second"], m["peak_memory_mb"]])
     machine = {"cpus": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
                "platform": platform.platform(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-    result = {"config": config, "data": data, "split": split, "budget": budget, "vary": axes, "machine": machine, "summary": rows,
+    result = {"config": config, "data": data, "split": split, "budget": budget, "metric": scores.word, "vary": axes, "machine": machine, "summary": rows,
               "flags": flags or [], "accuracy_by_length": by_length, "learning_curves": curves, "effects": effects, "vary_spread": spread,
-              "tfidf": {k: v for k, v in (baseline or {}).items() if k != "test_predictions"} or None, "findings": found,
+              "tfidf": {k: v for k, v in (baseline or {}).items() if not k.startswith("test_")} or None, "findings": found,
               "representations": reps}
     with open(os.path.join(output, "results.json"), "w") as f:
         json.dump(result, f, indent=2)
     with open(os.path.join(output, "report.md"), "w", encoding="utf-8") as f:
         f.write(_markdown(result, runs))
     return result
+
+
+def _baseline_correct(baseline: dict | None, labels: np.ndarray) -> np.ndarray | None:
+    """The TF-IDF baseline's per-example scores on the evaluation split (as `Run.correct`)."""
+    if not baseline:
+        return None
+    if "test_correct" in baseline:
+        return np.asarray(baseline["test_correct"], dtype=np.float64)
+    predictions = baseline.get("test_predictions")
+    return None if predictions is None else (np.asarray(predictions) == labels).astype(np.float64)
 
 
 def _num(x: float | None, digits: int) -> str:
@@ -129,6 +145,8 @@ def representation_lines(rep: dict, split: str) -> list[str]:
 def _markdown(res: dict, runs) -> str:
     pts = lambda x: f"{100 * x:.2f}"  # noqa: E731
     split = res["split"]
+    scores = runs[0].scores
+    word, multi = scores.word, scores is analysis.MULTI_SCORES
     seeds = max(r["seeds"] for r in res["summary"])
     source = f"Config `{res['config']}`" if res["config"] else f"Data `{res.get('data')}` (no config)"
     lines = [
@@ -147,7 +165,8 @@ def _markdown(res: dict, runs) -> str:
         "",
         "## Results",
         "",
-        f"| encoder | params (total / encoder) | {split} acc | {split} macro-F1 | epochs to settle | s to settle | "
+        f"| encoder | params (total / encoder) | {split} {word} | {split} {scores.second_word} | epochs to settle | "
+        "s to settle | "
         "train tokens/s | inference texts/s | peak RSS MB |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -162,12 +181,16 @@ def _markdown(res: dict, runs) -> str:
     if res["tfidf"]:
         t = res["tfidf"]
         ref = t.get("test") or t["val"]
-        lines.append(f"| TF-IDF 1-2 grams + logistic regression (C={t['C']} chosen on validation) | {t['features']:,} features | "
-                     f"{pts(ref['acc'])} | {pts(ref['f1'])} | - | {t['seconds']:.0f} (fit) | - | - | - |")
+        kind = "one-vs-rest logistic regression" if multi else "logistic regression"
+        lines.append(f"| TF-IDF 1-2 grams + {kind} (C={t['C']} chosen on validation) | {t['features']:,} features | "
+                     f"{pts(ref[scores.key])} | {pts(ref[scores.second])} | - | {t['seconds']:.0f} (fit) | - | - | - |")
     q = res["accuracy_by_length"]
-    lines += ["", "Settling: the first epoch (and wall seconds) at which validation accuracy came within 1 point of its "
-              f"value at the last epoch, mean over seeds (n/a under {SETTLE_EPOCHS} epochs).",
-              "", "## Accuracy by text length", "",
+    by_length = "Mean per-example F1" if multi else "Accuracy"
+    lines += ["", f"Settling: the first epoch (and wall seconds) at which validation {word} came within 1 point of its "
+              f"value at the last epoch, mean over seeds (n/a under {SETTLE_EPOCHS} epochs)."
+              + (" Multi-label: each label is decided at thresholds chosen on validation macro-F1 (stored in each "
+                 "best.ckpt); a text's own score is the F1 of its predicted and true label sets." if multi else ""),
+              "", f"## {by_length} by text length", "",
               f"{len(q['bins'])} bins of about equal size by token count, every length in one bin (texts per bin: "
               f"{', '.join(map(str, q['counts']))}); mean ± std over the seeds of each encoder.", "", "| encoder | " + " | ".join(f"{b} tokens" for b in q["bins"]) + " |",
               "|---|" + "---|" * len(q["bins"])]
@@ -176,9 +199,9 @@ def _markdown(res: dict, runs) -> str:
         lines.append(f"| {g} | " + " | ".join(pts(v) if g == "tfidf+logreg" else mean_std(v, sd, seeds)
                                                 for v, sd in zip(vals, q["std"][g])) + " |")
     lines += ["", "![accuracy by length](accuracy_by_length.png)", "", "## Effect sizes", "",
-              "Each pair of groups that differ in one thing: the mean accuracy difference; whether it is larger than "
+              f"Each pair of groups that differ in one thing: the mean {word} difference; whether it is larger than "
               "the seed-to-seed spread (the wider min-max range of the two over seeds); and a paired bootstrap over the "
-              f"{split} examples ({analysis.BOOTSTRAP:,} resamples of the per-example correctness averaged over seeds): "
+              f"{split} examples ({analysis.BOOTSTRAP:,} resamples of the {scores.per_example} averaged over seeds): "
               "its 95% interval and two-sided p-value.", "",
               "| better | worse | " + ("varied | " if res["vary"] else "")
               + "difference (pts) | 95% interval (pts) | p | seed spread (pts) | beyond seed spread |",
@@ -194,7 +217,7 @@ def _markdown(res: dict, runs) -> str:
         v = res["vary_spread"]
         several = len(v["by_encoder_field_spread"]) > 1  # with one encoder there is no encoder choice to compare
         lines += ["", "### Varied field against encoder choice" if several else "### Varied field", "",
-                  f"Accuracy range caused by the varied field (per encoder, mean {pts(v['field_spread_mean'])} pts)"
+                  f"{word[0].upper() + word[1:]} range caused by the varied field (per encoder, mean {pts(v['field_spread_mean'])} pts)"
                   + (f" beside the range caused by the encoder choice (per value, mean {pts(v['encoder_spread_mean'])} pts)"
                      if several else "")
                   + (f"; seed spread {pts(v['seed_spread_mean'])} pts." if v["seed_spread_mean"] is not None else "."), "",
@@ -203,8 +226,12 @@ def _markdown(res: dict, runs) -> str:
         if several:
             lines += ["", "| varied value | range over encoders (pts) |", "|---|---|"]
             lines += [f"| {k} | {pts(x)} |" for k, x in v["by_value_encoder_spread"].items()]
-    lines += representation_lines(res["representations"], split)
-    lines += ["", "## Figures", "", "![accuracy](accuracy.png)", "", "![learning curves](learning_curves.png)", "",
+    if res["representations"] is not None:
+        lines += representation_lines(res["representations"], split)
+    else:
+        lines += ["", "## Representations", "", "Not analysed for multi-label runs: the probes and maps take one class "
+                  "per text."]
+    lines += ["", "## Figures", "", f"![{word}](accuracy.png)", "", "![learning curves](learning_curves.png)", "",
               "![speed](speed.png)", "", "## Runs", "",
               "Each run is a normal run directory under `runs/` (its `best.ckpt` works with `textclf evaluate` and "
               "`textclf predict`); `results.csv` has one row per run.", ""]

@@ -24,6 +24,7 @@ from textclf.compare.representations import VECTORS, analysed_texts
 from textclf.errors import Interrupted, TextclfError
 from textclf.logs import clock
 from textclf.model.encoders import foreign_options
+from textclf.model.multilabel_metrics import example_f1
 from textclf.training.arguments import EPOCHS, PRETRAINED_EPOCHS
 from textclf.training.lock import RunDirLock
 from textclf.training.module import PRETRAINED_ONLY, SCRATCH_ONLY
@@ -179,15 +180,16 @@ def _compare(cli, config: str | None, base: list[str], passthrough: list[str], e
         eta = sum(np.mean(trained_seconds.get(r.encoder, [overall])) for r in runs[i:]
                   if not _finished(os.path.join(output, "runs", r.name)))
         with open(os.path.join(run_dir, "metrics.json")) as f:
-            acc = (json.load(f).get("test") or {}).get("acc")
-        print(f"{label}: {took:.0f}s" + (f", test acc {acc:.4f}" if acc is not None else "")
+            acc = (json.load(f).get("test") or {}).get("f1" if dm.multi_label else "acc")
+        print(f"{label}: {took:.0f}s" + (f", test {'macro-F1' if dm.multi_label else 'acc'} {acc:.4f}" if acc is not None else "")
               + f" | elapsed {clock(time.perf_counter() - started)}, ETA {clock(eta)}", flush=True)
 
     baseline = None
     if tfidf:
         baseline = _tfidf(output, dm, eval_split)
-    print(f"writing the report: accuracy, speed and length tables, significance, and the representation analysis "
-          f"of {len(runs)} runs (CKA, probes, maps)...", flush=True)
+    print("writing the report: " + ("macro-F1, speed and length tables and significance..." if dm.multi_label else
+          f"accuracy, speed and length tables, significance, and the representation analysis of {len(runs)} runs "
+          "(CKA, probes, maps)..."), flush=True)
     write_report(output, runs, config, eval_split, eval_texts, eval_lengths, eval_labels,
                  dm.label_names, baseline, budget=" ".join(budget_args) or DEFAULT_BUDGET, axes=axes, flags=passthrough,
                  data=dm.source_name)
@@ -228,11 +230,14 @@ def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.nda
     clf = load_classifier(os.path.join(run_dir, "best.ckpt"))
     clf.predict_proba(texts[:256])  # warm-up
     t0 = time.perf_counter()
-    preds = clf.predict_proba(texts).argmax(1)
+    probs = clf.predict_proba(texts)
     seconds = time.perf_counter() - t0
+    preds = probs.argmax(1)  # the most likely class (multi-label: label), which the maps colour texts by
+    # each text's score: correct or not, or (multi-label) the F1 of its predicted and true label sets
+    correct = example_f1(probs, labels, clf.decision_thresholds()) if clf.multi_label else (preds == labels)
     out = {"split": split, "inference_texts_per_second": round(len(texts) / seconds, 1),
-           "accuracy": float((preds == labels).mean()), "predictions": preds.tolist(),
-           "encoder_options": clf.model.config.encoder_options}
+           "accuracy": float(np.mean(correct)), "predictions": preds.tolist(),
+           "correct": np.asarray(correct, dtype=float).round(4).tolist(), "encoder_options": clf.model.config.encoder_options}
     # the pooled vectors of the texts the representation analysis reads (textclf.compare.representations)
     t0 = time.perf_counter()
     np.save(os.path.join(run_dir, VECTORS), clf.embed([texts[i] for i in analysed_texts(len(texts))]))
@@ -253,5 +258,6 @@ def _tfidf(output: str, dm, eval_split: str) -> dict:
     result = fit_tfidf(dm.tokenizer, split("train"), split("validation"), split("test") if "test" in dm.splits else None)[0]
     with open(path, "w") as f:
         json.dump(result, f)
-    print(f"TF-IDF + logistic regression: {eval_split} acc {result.get('test', result['val'])['acc']:.4f}", flush=True)
+    key, word = ("f1", "macro-F1") if dm.multi_label else ("acc", "acc")
+    print(f"TF-IDF + logistic regression: {eval_split} {word} {result.get('test', result['val'])[key]:.4f}", flush=True)
     return result

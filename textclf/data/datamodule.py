@@ -22,7 +22,7 @@ from tokenizers import Tokenizer
 
 from textclf.data.batching import BucketBatchSampler, TokenizedSplit, collate_batch
 from textclf.data.encoding import TextEncoder, check_truncation, encode_split, length_stats
-from textclf.data.prepare import load_splits
+from textclf.data.prepare import is_multi_label_split, load_splits
 from textclf.data.sources import canonical_split, load_raw
 from textclf.data.tokenizer import (
     PAD_ID,
@@ -217,7 +217,8 @@ class TextDataModule(L.LightningDataModule):
             return  # idempotent: the CLI sets up before fit to report data errors before writing anything
         start = time.perf_counter()
         hp = self.hparams
-        splits, self.label_names, self.multi_label = load_splits(**self.source, trust_labels=hp.trust_labels)
+        splits, self.label_names = load_splits(**self.source, trust_labels=hp.trust_labels)
+        self.multi_label = is_multi_label_split(splits["train"])
         self.tokenizer, tok_key = self._tokenizer(splits["train"])
         pre = self.preprocessing  # one encoder for all splits: its tables are built once
         encoder = TextEncoder(self.tokenizer, self.max_length, hp.truncation, pre.get("prefix", ()), pre.get("suffix", ()))

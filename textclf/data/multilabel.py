@@ -67,7 +67,12 @@ def multi_label_names(train: datasets.Dataset, label: str, delimiter: str = ",")
     feature = train.features[label]
     if is_list_feature(feature) and isinstance(_inner(feature), datasets.ClassLabel):
         return list(_inner(feature).names)
-    names = {n for labels in label_lists(train, label, "train", delimiter) if labels for n in labels}
+    lists = label_lists(train, label, "train", delimiter)
+    if not is_list_feature(feature) and max((len(x) for x in lists if x), default=0) < 2:
+        raise TextclfError(f"--data.multi_label is true, but no text of the train split has more than one label in "
+                           f"column {label!r} (cut at --data.label_delimiter {delimiter!r}): drop --data.multi_label "
+                           "for one label per text, or set --data.label_delimiter to what separates the labels")
+    names = {n for labels in lists if labels for n in labels}
     if all(n.lstrip("-").isdigit() for n in names):
         names = [str(n) for n in sorted(int(n) for n in names)]
     else:

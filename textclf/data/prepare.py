@@ -29,9 +29,10 @@ def load_splits(
     trust_labels: bool = False,
     multi_label: bool | None = None,
     label_delimiter: str = ",",
-) -> tuple[dict[str, datasets.Dataset], list[str], bool]:
+) -> tuple[dict[str, datasets.Dataset], list[str]]:
     """Load, reduce to text/label, drop empty texts and (with `carve`) carve missing splits; returns the
-    splits, the label names and whether the data is multi-label (several labels per text).
+    splits and the label names (multi-label data, several labels per text, has lists in its `label`
+    column: `is_multi_label_split`).
 
     Without `label_names` they come from the train split (checked to look like classes unless
     `trust_labels`), and a column of label lists is multi-label unless `multi_label` is false; with them
@@ -59,4 +60,9 @@ def load_splits(
         splits[split] = drop_empty(reduced, split, where)
     if carve:
         splits = complete_splits(splits, val_fraction, test_fraction, 42 if seed is None else seed)
-    return splits, label_names, multi
+    return splits, label_names
+
+
+def is_multi_label_split(ds: datasets.Dataset) -> bool:
+    """Whether a split of `load_splits` holds several labels per text (a list of label ids in `label`)."""
+    return not isinstance(ds.features["label"], datasets.Value)

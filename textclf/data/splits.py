@@ -29,24 +29,32 @@ def carve(
     ds: datasets.Dataset, fraction: float, seed: int, name: str
 ) -> tuple[datasets.Dataset, datasets.Dataset]:
     """Split off a stratified `fraction` of `ds` (by `label`) with `seed`; returns (rest, carved). Multi-label
-    data (a list of labels per text) is carved at random: no one class stands for a text."""
+    data (a list of labels per text) is stratified by each text's rarest label, so that rare labels reach
+    the carved split too."""
     if not 0 < fraction < 1:
         raise TextclfError(f"--data.{name}_fraction must be between 0 and 1, got {fraction}")
     labels = ds["label"][:]
     idx = np.arange(len(labels))
-    stratify = None
-    if labels and isinstance(labels[0], list):
-        log.info("multi-label data: the %s split is carved at random (not stratified)", name)
-    else:
-        labels = np.asarray(labels)
-        counts = np.bincount(labels)
-        stratify = labels if counts[counts > 0].min() >= 2 else None
-        if stratify is None:
-            log.warning("a class has a single example: the %s split is carved without stratification", name)
+    labels = rarest_labels(labels) if labels and isinstance(labels[0], list) else np.asarray(labels)
+    counts = np.bincount(labels)
+    stratify = labels if counts[counts > 0].min() >= 2 else None
+    if stratify is None:
+        log.warning("a class has a single example: the %s split is carved without stratification", name)
     rest, cut = train_test_split(idx, test_size=fraction, random_state=seed, stratify=stratify)
     log.info("carved %d %s examples (%.0f%%, %s, seed %d) from train", len(cut), name, 100 * fraction,
              "stratified" if stratify is not None else "not stratified", seed)
     return ds.select(np.sort(rest)), ds.select(np.sort(cut))
+
+
+def rarest_labels(label_lists: list[list[int]]) -> np.ndarray:
+    """Each text's rarest label (by count over all texts), a label of its own for texts without any; a label
+    that is the rarest of a single text joins the texts without any (stratification needs two of each)."""
+    counts = np.bincount([i for labels in label_lists for i in labels], minlength=1)
+    none = len(counts)
+    rarest = np.array([min(labels, key=counts.__getitem__) if labels else none for labels in label_lists])
+    seen = np.bincount(rarest, minlength=none + 1)
+    rarest[seen[rarest] < 2] = none
+    return rarest
 
 
 def complete_splits(

@@ -2,8 +2,9 @@
 probabilities (N, labels) against 0/1 targets (N, labels).
 
 A label is predicted where its probability reaches its threshold. Thresholds are chosen on validation
-macro-F1 from THRESHOLD_GRID: one for every label (`global`), or each label's own (`per_label`: its F1;
-a label without a validation example keeps the global one). Never chosen on test.
+from THRESHOLD_GRID: each label's own (`per_label`, the default: its F1; a label without a validation
+example keeps the global one), or one for every label (`global`: macro-F1). Never chosen on test.
+Per-label won on held-out halves of GoEmotions' validation split (bench/README.md, "Multi-label").
 """
 
 from __future__ import annotations

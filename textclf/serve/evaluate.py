@@ -70,11 +70,11 @@ def labelled_split(source: dict, split: str, label_names: list[str], multi_label
     """(texts, label ids in `label_names`) of `split` of `source` (multi-label: a 0/1 matrix, texts x labels);
     a split carved from train at training time is carved again the same way."""
     source = {**source, "multi_label": multi_label}
-    splits, _, _ = load_splits(**source, label_names=label_names, single_split=split, carve=False)
+    splits, _ = load_splits(**source, label_names=label_names, single_split=split, carve=False)
     whole = len(splits["train"]) if split == "train" and "train" in splits else None
     if (split not in splits or split == "train") and "train" in splits:
         # carved again as in training; for train, what is left of it: the carved rows are not training rows
-        splits, _, _ = load_splits(**source, label_names=label_names, single_split=split, carve=True)
+        splits, _ = load_splits(**source, label_names=label_names, single_split=split, carve=True)
     if whole is not None and len(splits["train"]) < whole:
         carved = [s for s in ("validation", "test") if s in splits]
         log.info("train: the %s rows left after carving %s as in training (%s of %s rows excluded)",

@@ -85,7 +85,7 @@ class EpochLines(L.Callback):
             return
         m = trainer.callback_metrics
         total = f"/{trainer.max_epochs}" if trainer.max_epochs and trainer.max_epochs > 0 else ""
-        parts = [f"{k} {float(m[k]):.4f}" for k in ("train_loss", "val_loss", "val_acc", "val_f1") if k in m]
+        parts = [f"{k} {float(m[k]):.4f}" for k in ("train_loss", "val_loss", "val_acc", "val_micro_f1", "val_f1") if k in m]
         print(f"epoch {trainer.current_epoch + 1}{total}  " + "  ".join(parts)
               + f"  ({time.perf_counter() - self._start:.1f}s)", flush=True)
 

@@ -17,7 +17,15 @@ import torch.nn.functional as F
 
 from textclf.data.tokenizer import GivenTokenizer
 from textclf.errors import TextclfError, check_at_least, check_between, check_positive
-from textclf.model.checkpoint import CHECKPOINT_KEY, MULTI, SINGLE, Archive, read_checkpoint, upgrade, weights_of
+from textclf.model.checkpoint import (
+    CHECKPOINT_KEY,
+    MULTI,
+    SINGLE,
+    Archive,
+    read_checkpoint,
+    upgrade,
+    weights_of,
+)
 from textclf.model.embedding import vectors_dim
 from textclf.model.encoders import encoder_class, encoder_options, resolve_options
 from textclf.model.encoders.pretrained import load_pretrained_weights, pretrained_parts
@@ -70,7 +78,7 @@ class LitTextClassifier(L.LightningModule):
         pretrained_lr: float = 1e-4,
         layer_decay: float = 1.0,
         freeze_pretrained: bool = False,
-        thresholds: str = "global",
+        thresholds: str = "per_label",
     ):
         """
         Args:
@@ -109,8 +117,8 @@ class LitTextClassifier(L.LightningModule):
             pretrained_lr: (pretrained) peak learning rate of the pretrained model; lr is the new head's.
             layer_decay: (pretrained) each layer below the top learns at this times the rate of the one above.
             freeze_pretrained: (pretrained) keep the pretrained model fixed: train pooling and head only.
-            thresholds: (multi-label) decision thresholds chosen on validation macro-F1: global (one for every
-                label) or per_label (each label's own, on its F1).
+            thresholds: (multi-label) decision thresholds chosen on validation: per_label (each label's own, on
+                its F1) or global (one for every label, on macro-F1).
         """
         super().__init__()
         encoder = check_pretrained(encoder, pretrained, word_dropout=word_dropout, bigrams=bigrams,

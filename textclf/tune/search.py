@@ -105,16 +105,18 @@ def starting_point(config, encoder: str) -> dict[str, object]:
 
 
 class ReportValidation(L.Callback):
-    """Each epoch's validation accuracy to the trial; the run stops early when the median pruner says so."""
+    """Each epoch's validation accuracy (multi-label: macro-F1) to the trial; the run stops early when the
+    median pruner says so."""
 
     def __init__(self, trial):
         self.trial = trial
         self.pruned = False
 
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
-        if trainer.sanity_checking or "val_acc" not in trainer.callback_metrics:
+        key = "val_f1" if pl_module.multi_label else "val_acc"
+        if trainer.sanity_checking or key not in trainer.callback_metrics:
             return
-        self.trial.report(float(trainer.callback_metrics["val_acc"]), step=trainer.current_epoch + 1)
+        self.trial.report(float(trainer.callback_metrics[key]), step=trainer.current_epoch + 1)
         if self.trial.should_prune():
             self.pruned = True
             trainer.should_stop = True
@@ -166,7 +168,7 @@ def tune(base: list[str], encoder: str, budget_seconds: int, output: str, max_tr
         _progress(trial, metrics, report.pruned, study, started)
         if report.pruned:
             raise optuna.TrialPruned()
-        return metrics["val"]["acc"]
+        return objective_of(metrics)
 
     this_call: list[float] = []  # seconds of each trial this call ran, to tell whether the next one fits
 
@@ -228,10 +230,16 @@ def _keep_best_checkpoint(study, output: str) -> None:
                 os.remove(path)
 
 
+def objective_of(metrics: dict) -> float:
+    """What tune maximises: validation accuracy, or validation macro-F1 for multi-label data."""
+    return metrics["val"]["f1" if metrics.get("task") == "multi-label" else "acc"]
+
+
 def _progress(trial, metrics: dict, pruned: bool, study, started: float) -> None:
     finished = [t for t in study.trials if t.value is not None]
-    best = max([t.value for t in finished] + [metrics["val"]["acc"]])
-    state = f"pruned after epoch {metrics['epochs']}" if pruned else f"val acc {metrics['val']['acc']:.4f}"
+    best = max([t.value for t in finished] + [objective_of(metrics)])
+    word = "val macro-F1" if metrics.get("task") == "multi-label" else "val acc"
+    state = f"pruned after epoch {metrics['epochs']}" if pruned else f"{word} {objective_of(metrics):.4f}"
     print(f"trial {trial.number:3d}: {state} in {trial.user_attrs['seconds']:.0f}s | best {best:.4f} | "
           f"elapsed {time.perf_counter() - started:.0f}s | "
           + ", ".join(f"{k.split('.', 1)[1]}={_short(v)}" for k, v in trial.params.items()), flush=True)
@@ -253,7 +261,9 @@ def _write_results(study, output: str) -> dict:
         config = yaml.safe_load(f)
     for key in ("run_dir", "overwrite", "resume"):
         config.pop(key, None)
-    header = (f"# textclf tune: trial {best.number} of {len(study.trials)}, validation accuracy {best.value:.4f}\n"
+    with open(os.path.join(best.user_attrs["run_dir"], "metrics.json"), encoding="utf-8") as f:
+        objective = "validation macro-F1" if json.load(f).get("task") == "multi-label" else "validation accuracy"
+    header = (f"# textclf tune: trial {best.number} of {len(study.trials)}, {objective} {best.value:.4f}\n"
               f"# Run: textclf train --config {os.path.join(output, 'best.yaml')}\n")
     with open(os.path.join(output, "best.yaml"), "w", encoding="utf-8") as f:
         f.write(header + yaml.safe_dump(config, sort_keys=False))
@@ -264,9 +274,10 @@ def _write_results(study, output: str) -> dict:
 
         matplotlib.use("Agg")
         ax = optuna.visualization.matplotlib.plot_optimization_history(study)
-        ax.set_ylabel("validation accuracy")
+        ax.set_ylabel(objective)
         ax.figure.savefig(os.path.join(output, "search.png"), dpi=120, bbox_inches="tight")
-    summary = {"best_trial": best.number, "val_acc": best.value, "params": best.params,
+    summary = {"best_trial": best.number, "objective": objective, "value": best.value,
+               ("val_f1" if "F1" in objective else "val_acc"): best.value, "params": best.params,
                "checkpoint": os.path.join(best.user_attrs["run_dir"], "best.ckpt"), "trials": len(study.trials),
                "complete": len(done), "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)}
     with open(os.path.join(output, "best.json"), "w", encoding="utf-8") as f:
