@@ -43,7 +43,7 @@ def minilm(seeds: list[int], epochs: int, root: str) -> list[dict]:
     model = weights.minilm("bench/results/weights")
     runs = []
     for seed in seeds:
-        run_dir = os.path.join(root, f"minilm-seed{seed}")
+        run_dir = os.path.join(root, f"minilm-{epochs}ep-seed{seed}")
         if not os.path.exists(os.path.join(run_dir, "metrics.json")):
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-m", "textclf.cli", "train", "--data.path", DATA, "--model.pretrained", model,
@@ -73,7 +73,7 @@ def main() -> None:
     runs_dir = os.path.join(args.report, "runs")
     for row in result["summary"]:
         metrics = [json.load(open(os.path.join(runs_dir, name, "metrics.json"))) for name in sorted(os.listdir(runs_dir))
-                   if name.startswith(row["encoder"] + "-")]
+                   if name.startswith(row["encoder"] + "_")]
         rows.append({"row": row["encoder"], "macro_f1": [m["test"]["f1"] for m in metrics],
                      "micro_f1": [m["test"]["micro_f1"] for m in metrics],
                      "train_seconds": statistics.mean(m["wall_seconds"] for m in metrics)})

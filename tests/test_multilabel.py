@@ -210,3 +210,18 @@ def test_splits_carved_from_one_multi_label_file_keep_every_label_in_each():
     assert len(names) == 28 and [len(splits[s]) for s in ("train", "validation", "test")] == [35162, 3907, 4341]
     for split in ("validation", "test"):  # stratified by each text's rarest label: even grief (77 texts) is in both
         assert {i for labels in splits[split]["label"][:] for i in labels} == set(range(28)), split
+
+
+def test_the_bootstrap_of_multi_label_runs_resamples_macro_f1_itself():
+    from textclf.compare.analysis import paired_bootstrap_macro_f1
+
+    rng = np.random.default_rng(1)
+    gold = (rng.random((600, 5)) < 0.2).astype(float)
+    good = [np.where(rng.random(gold.shape) < 0.9, gold, 1 - gold) for _ in range(2)]  # 10% of decisions flipped
+    poor = [np.where(rng.random(gold.shape) < 0.7, gold, 1 - gold) for _ in range(2)]
+    macro = lambda d: multilabel_scores(d, gold, 0.5)["f1"]  # noqa: E731
+    diff = np.mean([macro(d) for d in good]) - np.mean([macro(d) for d in poor])
+    low, high, p = paired_bootstrap_macro_f1(good, poor, gold)
+    assert low < diff < high and low > 0 and p < 0.001  # the interval is around the macro-F1 gap itself
+    low, high, p = paired_bootstrap_macro_f1(good, good, gold)
+    assert low == high == 0.0 and p == 1.0

@@ -138,6 +138,27 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, resamples: int = BOOTSTRAP, s
     return float(low), float(high), float(p)
 
 
+def paired_bootstrap_macro_f1(a: list[np.ndarray], b: list[np.ndarray], gold: np.ndarray, resamples: int = BOOTSTRAP,
+                              seed: int = 0) -> tuple[float, float, float]:
+    """`paired_bootstrap` of multi-label runs: the difference of macro-F1 (mean over each side's seeds), recomputed
+    on every resample of the examples. `a`, `b`: each seed's 0/1 decisions (N, labels); `gold` (N, labels).
+    A label's true and false positives and false negatives add up over examples, so a resample's counts are
+    its example counts (R, N) times each example's (N, labels)."""
+    rng = np.random.default_rng(seed)
+    n = len(gold)
+    weights = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(resamples)]).astype(np.float64)
+
+    def macro_f1(decisions: np.ndarray) -> np.ndarray:  # (R,)
+        tp, fp, fn = weights @ (decisions * gold), weights @ (decisions * (1 - gold)), weights @ ((1 - decisions) * gold)
+        denominator = 2 * tp + fp + fn
+        return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1e-12), 0.0).mean(1)
+
+    means = np.mean([macro_f1(d) for d in a], axis=0) - np.mean([macro_f1(d) for d in b], axis=0)
+    p = min(1.0, 2 * min((means <= 0).mean(), (means >= 0).mean()))
+    low, high = np.quantile(means, [0.025, 0.975])
+    return float(low), float(high), float(p)
+
+
 def effects(runs: list[Run], labels: np.ndarray | None = None) -> list[dict]:
     """Each pair of groups that differ in one thing (the encoder, or the --vary value): the mean accuracy
     difference; whether it is larger than the seed-to-seed spread (the wider of the two min-max ranges);
@@ -155,7 +176,11 @@ def effects(runs: list[Run], labels: np.ndarray | None = None) -> list[dict]:
             ga, gb, ra, rb, diff = gb, ga, rb, ra, -diff
         row = {"vary": ra[0].vary if same_vary else "", "better": ga, "worse": gb, "diff": diff, "seed_spread": spread,
                "beyond_noise": None if spread is None else diff > spread, "ci_low": None, "ci_high": None, "p": None}
-        if labels is not None:
+        if labels is not None and labels.ndim == 2 and all("predicted" in r.analysis for r in ra + rb):
+            gold, width = labels.astype(np.float64), labels.shape[1]
+            row["ci_low"], row["ci_high"], row["p"] = paired_bootstrap_macro_f1(
+                [r.decisions(width) for r in ra], [r.decisions(width) for r in rb], gold)
+        elif labels is not None and labels.ndim == 1:
             correct = lambda rs: np.mean([r.correct(labels) for r in rs], axis=0)  # noqa: E731
             row["ci_low"], row["ci_high"], row["p"] = paired_bootstrap(correct(ra), correct(rb))
         out.append(row)
@@ -224,7 +249,7 @@ def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: d
     tested = [e for e in effect_rows if e["p"] is not None]
     if tested:
         sig = [e for e in tested if e["p"] < 0.05]
-        out.append(f"Paired bootstrap over the {split} examples ({BOOTSTRAP:,} resamples, {scores.per_example} averaged "
+        out.append(f"Paired bootstrap over the {split} examples ({BOOTSTRAP:,} resamples, {scores.per_example}, averaged "
                    f"over seeds): {len(sig)} of {len(tested)} gaps are significant at p < 0.05"
                    + (": " + "; ".join(f"{e['better']} over {e['worse']} by {pts(e['diff'])} points "
                                         f"(95% interval {pts(e['ci_low'])} to {pts(e['ci_high'])})" for e in sig[:4])

@@ -201,7 +201,7 @@ def _markdown(res: dict, runs) -> str:
     lines += ["", "![accuracy by length](accuracy_by_length.png)", "", "## Effect sizes", "",
               f"Each pair of groups that differ in one thing: the mean {word} difference; whether it is larger than "
               "the seed-to-seed spread (the wider min-max range of the two over seeds); and a paired bootstrap over the "
-              f"{split} examples ({analysis.BOOTSTRAP:,} resamples of the {scores.per_example} averaged over seeds): "
+              f"{split} examples ({analysis.BOOTSTRAP:,} resamples, {scores.per_example}, averaged over seeds): "
               "its 95% interval and two-sided p-value.", "",
               "| better | worse | " + ("varied | " if res["vary"] else "")
               + "difference (pts) | 95% interval (pts) | p | seed spread (pts) | beyond seed spread |",

@@ -238,6 +238,8 @@ def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.nda
     out = {"split": split, "inference_texts_per_second": round(len(texts) / seconds, 1),
            "accuracy": float(np.mean(correct)), "predictions": preds.tolist(),
            "correct": np.asarray(correct, dtype=float).round(4).tolist(), "encoder_options": clf.model.config.encoder_options}
+    if clf.multi_label:  # the labels over threshold, for the bootstrap of macro-F1 (textclf.compare.analysis)
+        out["predicted"] = [np.flatnonzero(row).tolist() for row in probs >= clf.decision_thresholds()]
     # the pooled vectors of the texts the representation analysis reads (textclf.compare.representations)
     t0 = time.perf_counter()
     np.save(os.path.join(run_dir, VECTORS), clf.embed([texts[i] for i in analysed_texts(len(texts))]))

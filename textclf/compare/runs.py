@@ -14,18 +14,19 @@ from textclf.compare.plan import PlannedRun
 
 @dataclass(frozen=True)
 class Scores:
-    """What a comparison ranks by: accuracy for single-label runs; macro-F1 for multi-label runs, whose texts
-    are scored one by one (length bins, bootstrap) by the F1 of their predicted and true label sets."""
+    """What a comparison ranks by: accuracy for single-label runs; macro-F1 for multi-label runs (resampled
+    whole by the bootstrap), whose texts are scored one by one in the length bins by the F1 of their
+    predicted and true label sets."""
 
     key: str  # metrics.json's headline score: acc or f1
     second: str  # the second column: f1 or micro_f1
     word: str
     second_word: str
-    per_example: str  # what the per-example scores are
+    per_example: str  # what the bootstrap resamples
 
 
-SINGLE_SCORES = Scores("acc", "f1", "accuracy", "macro-F1", "correctness")
-MULTI_SCORES = Scores("f1", "micro_f1", "macro-F1", "micro-F1", "per-example F1")
+SINGLE_SCORES = Scores("acc", "f1", "accuracy", "macro-F1", "per-example correctness")
+MULTI_SCORES = Scores("f1", "micro_f1", "macro-F1", "micro-F1", "macro-F1 recomputed on each resample")
 
 
 def scores_of(metrics: dict) -> Scores:
@@ -64,6 +65,14 @@ class Run:
         if "correct" in self.analysis:
             return np.asarray(self.analysis["correct"], dtype=np.float64)
         return (np.asarray(self.analysis["predictions"]) == labels).astype(np.float64)
+
+    def decisions(self, num_labels: int) -> np.ndarray:
+        """A multi-label run's decisions on the evaluation texts (N, labels), 0/1."""
+        predicted = self.analysis["predicted"]
+        out = np.zeros((len(predicted), num_labels), dtype=np.float64)
+        for row, ids in enumerate(predicted):
+            out[row, ids] = 1
+        return out
 
     def to_within_final(self, points: float = 1.0) -> tuple[int, float] | None:
         """(epoch, wall seconds) at which validation accuracy first came within `points` of its value at

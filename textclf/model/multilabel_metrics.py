@@ -45,8 +45,9 @@ def decide(probs: np.ndarray, thresholds) -> np.ndarray:
 
 
 def multilabel_scores(probs: np.ndarray, targets: np.ndarray, thresholds, label_names: list[str] | None = None) -> dict:
-    """acc (subset accuracy: every label right), f1 (macro-F1 over labels), micro and macro precision, recall
-    and F1, Hamming loss; with `label_names`, a per-label table (support, precision, recall, F1, threshold)."""
+    """acc (subset accuracy: every label right), f1 and macro_f1 (macro-F1 over labels: `f1` is what every task's
+    metrics.json calls macro-F1), micro and macro precision, recall and F1, Hamming loss; with `label_names`,
+    a per-label table (support, precision, recall, F1, threshold)."""
     targets = targets.astype(bool)
     pred = decide(probs, thresholds)
     tp, predicted, actual = _counts(pred, targets, axis=0)
@@ -59,6 +60,7 @@ def multilabel_scores(probs: np.ndarray, targets: np.ndarray, thresholds, label_
     out = {
         "acc": float((pred == targets).all(1).mean()),
         "f1": float(f1.mean()),
+        "macro_f1": float(f1.mean()),
         "micro_f1": float(_f1(tp.sum(), predicted.sum(), actual.sum())),
         "macro_precision": float(precision.mean()), "macro_recall": float(recall.mean()),
         "micro_precision": float(micro_p), "micro_recall": float(micro_r),

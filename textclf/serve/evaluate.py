@@ -55,8 +55,8 @@ def evaluate(
     probs = in_slices(lambda t: clf.predict_proba(t, batch_size), texts, progress and progress.advance)
     if clf.multi_label:
         scores = multilabel_scores(probs, labels, clf.decision_thresholds(), clf.label_names)
-        result = {"split": split, "examples": len(texts), "subset_accuracy": scores.pop("acc"),
-                  "macro_f1": scores.pop("f1"), **scores}
+        del scores["f1"]  # macro_f1 by its full name, as the single-label report has it
+        result = {"split": split, "examples": len(texts), "subset_accuracy": scores.pop("acc"), **scores}
         gold = [[clf.label_names[j] for j in np.flatnonzero(row)] for row in labels]
     else:
         result = {"split": split, **classification_metrics(labels, probs.argmax(1), clf.label_names)}
