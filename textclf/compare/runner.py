@@ -240,10 +240,10 @@ def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.nda
            "correct": np.asarray(correct, dtype=float).round(4).tolist(), "encoder_options": clf.model.config.encoder_options}
     if clf.multi_label:  # the labels over threshold, for the bootstrap of macro-F1 (textclf.compare.analysis)
         out["predicted"] = [np.flatnonzero(row).tolist() for row in probs >= clf.decision_thresholds()]
-    # the pooled vectors of the texts the representation analysis reads (textclf.compare.representations)
-    t0 = time.perf_counter()
-    np.save(os.path.join(run_dir, VECTORS), clf.embed([texts[i] for i in analysed_texts(len(texts))]))
-    out["embed_seconds"] = round(time.perf_counter() - t0, 2)
+    if not clf.multi_label:  # the pooled vectors the representation analysis reads (single-label only)
+        t0 = time.perf_counter()
+        np.save(os.path.join(run_dir, VECTORS), clf.embed([texts[i] for i in analysed_texts(len(texts))]))
+        out["embed_seconds"] = round(time.perf_counter() - t0, 2)
     with open(os.path.join(run_dir, "analysis.json"), "w") as f:
         json.dump(out, f)
 
