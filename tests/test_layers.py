@@ -3,7 +3,7 @@ from a layer below it, never from a layer above nor from a sibling package on it
 modules import each other, even through others. Imports inside functions count: they are how a
 dependency that runs the wrong way usually hides.
 
-    errors -> logs -> files -> data -> model -> training | serve -> baseline -> compare | tune -> commands -> textclf -> cli
+    errors -> logs -> files -> data -> model -> training | serve -> pretraining -> baseline -> compare | tune -> commands -> textclf -> cli
 
 (`textclf`: the package's own __init__, the Python API.)
 """
@@ -21,6 +21,7 @@ LAYERS = [
     ("textclf.data",),
     ("textclf.model",),
     ("textclf.training", "textclf.serve"),
+    ("textclf.pretraining",),
     ("textclf.baseline",),
     ("textclf.compare", "textclf.tune"),
     ("textclf.commands",),

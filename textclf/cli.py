@@ -13,9 +13,10 @@ import sys
 from textclf.errors import Interrupted, TextclfError
 from textclf.logs import quiet_libraries
 
-USAGE = """usage: textclf {train,evaluate,predict,embed,serve,export,compare,analyze,tune,baseline,ensemble,data} ...
+USAGE = """usage: textclf {train,pretrain,evaluate,predict,embed,serve,export,compare,analyze,tune,baseline,ensemble,data} ...
 
   train     --config configs/sst2.yaml [--model.encoder lstm] [--trainer.max_epochs 5] [--seed 1] [--run_dir runs/x]
+  pretrain  --data.path CORPUS [--model.encoder gru] [--budget 20m] --run_dir runs/p   (then: train --model.pretrained runs/p)
   evaluate  runs/x/best.ckpt [--data PATH_OR_HUB_ID] [--split test] [--output metrics.json]
   predict   runs/x/best.ckpt "a text" ... | --input FILE|- [--output preds.jsonl] [--top_k 2] [--device auto]
   embed     runs/x/best.ckpt "a text" ... | --input FILE|- [--output vectors.npy|.parquet|.jsonl]   (pooled vectors)
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # the commands in the order of USAGE; each is the module textclf.commands.<name>, imported when it runs
-COMMANDS = ("train", "evaluate", "predict", "embed", "serve", "export", "compare", "analyze", "tune", "baseline",
+COMMANDS = ("train", "pretrain", "evaluate", "predict", "embed", "serve", "export", "compare", "analyze", "tune", "baseline",
             "ensemble", "data")
 
 

@@ -47,6 +47,21 @@ run:
   --overwrite              replace --run_dir once the new run has finished"""
 
 
+PRETRAIN_USAGE_HEAD = """usage: textclf pretrain --data.path CORPUS [--data.add_train DATASET] [--model.encoder E] [--budget 20m] [options]
+
+Pretrain an encoder (rnn, lstm, gru, transformer) on unlabelled text with a self-supervised objective, then
+fine-tune a classifier from it: textclf train --model.pretrained RUN_DIR --data.path DATASET. Examples:
+  textclf pretrain --data.path ../shared/data/zh_reviews --data.add_train data/chnsenticorp --budget 10m
+  textclf pretrain --data.path reviews.txt --model.encoder lstm --model.objective lm --budget 5Mtok
+
+run:
+  --budget B               a time (90s, 20m, 1.5h) or tokens (500ktok, 5Mtok) (default 10m)
+  --seed N                 seed of weights, held-out share and batch order (default 42)
+  --run_dir DIR            run directory (default runs/pretrain-<corpus>-<encoder>-<timestamp>)
+  --resume / --overwrite   continue the run in --run_dir / replace it once the new run has finished
+  --trainer.accelerator A  cpu, gpu, auto (default auto); every Trainer option is --trainer.NAME (--help=all)"""
+
+
 def _documented(cls) -> list[tuple[str, str, str]]:
     """(name, default, first line of help) of every documented argument of `cls.__init__`."""
     doc = inspect.getdoc(cls.__init__) or ""
@@ -85,6 +100,15 @@ def short_help(command: str) -> str:
 
     return "\n".join([TRAIN_USAGE, *_section("model", "model", LitTextClassifier),
                       *_section("data", "data", TextDataModule), "",
+                      "--help=all: every option, the Trainer's included (LightningCLI's full help)."])
+
+
+def pretrain_help() -> str:
+    from textclf.data.corpus_module import CorpusDataModule
+    from textclf.pretraining.module import LitPretrainer
+
+    return "\n".join([PRETRAIN_USAGE_HEAD, *_section("model", "model", LitPretrainer),
+                      *_section("data", "data", CorpusDataModule), "",
                       "--help=all: every option, the Trainer's included (LightningCLI's full help)."])
 
 

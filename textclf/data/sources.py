@@ -54,15 +54,17 @@ def load_raw(
     files: dict[str, str] | None = None,
     encoding: str | None = None,
     single_split: str = "train",
+    labelled: bool = True,
 ) -> datasets.DatasetDict:
     """Load a source as a DatasetDict with canonical split names (unknown splits are dropped).
-    One data file becomes the split `single_split` (train for training, the evaluated split otherwise)."""
+    One data file becomes the split `single_split` (train for training, the evaluated split otherwise).
+    `labelled=False` (a pretraining corpus): a .txt file is one text per line, not fastText lines."""
     if files:
-        raw = _load_files(files, encoding)
+        raw = _load_files(files, encoding, labelled)
     elif path is None:
         raise TextclfError("no data source given: set --data.path (hub id, dataset folder or file) or --data.files.train")
     elif os.path.isfile(path):
-        raw = _load_files({single_split: path}, encoding)
+        raw = _load_files({single_split: path}, encoding, labelled)
     elif os.path.isdir(path):
         raw = _load_folder(path, name)
     elif _looks_like_path(path):
@@ -103,7 +105,7 @@ def _file_format(file: str) -> tuple[str, dict]:
     return FILE_FORMATS[suffix]
 
 
-def _load_files(files: dict[str, str], encoding: str | None) -> datasets.DatasetDict:
+def _load_files(files: dict[str, str], encoding: str | None, labelled: bool = True) -> datasets.DatasetDict:
     formats = {}
     for split, file in files.items():
         if canonical_split(split) is None:
@@ -128,7 +130,7 @@ def _load_files(files: dict[str, str], encoding: str | None) -> datasets.Dataset
         raw = datasets.load_dataset(builder, data_files=data_files, **options)
     except Exception as err:  # datasets wraps parser errors; say which file and what fixes it
         raise _file_error(err, files, encoding) from err
-    if builder == "text":
+    if builder == "text" and labelled:
         raw = datasets.DatasetDict({split: _parse_fasttext(ds, files[split]) for split, ds in raw.items()})
     for split, ds in raw.items():
         if ds.num_rows == 0:

@@ -25,6 +25,7 @@ from textclf.model.network import PARTS, NetworkConfig, TextNetwork
 
 CHECKPOINT_KEY = "textclf"  # the archive part of a checkpoint
 SINGLE, MULTI = "single", "multi"  # an archive's task: one label per text, or several
+PRETRAIN = "pretrain"  # the task of a `textclf pretrain` checkpoint: an embedding and encoder, no classifier
 # 1: textclf 0.1 before the package layout (network parts at the top of the state dict); 2: the network
 # config's `bigrams` was called `bigram_buckets`; 3: now. Every one of them is read, and upgraded as it is.
 CHECKPOINT_FORMAT = 3
@@ -184,8 +185,17 @@ def network_from(ckpt: dict, path: str) -> tuple[TextNetwork, Archive]:
     if "network" not in ckpt[CHECKPOINT_KEY]:
         kind = ckpt[CHECKPOINT_KEY].get("kind", "unknown")
         raise TextclfError(f"{path} holds a {kind} model, not a network: load it with textclf.load_classifier")
+    refuse_pretraining(ckpt, path)
     archive = Archive.from_dict(ckpt[CHECKPOINT_KEY])
     network = TextNetwork(archive.network)
     with weights_of(path):
         network.load_state_dict(network_weights(ckpt["state_dict"]))
     return network.eval(), archive
+
+
+def refuse_pretraining(ckpt: dict, path: str) -> None:
+    """A pretraining checkpoint has no classifier: say what to do with it instead."""
+    if task_of(ckpt[CHECKPOINT_KEY]) == PRETRAIN:
+        run = os.path.dirname(path) or "."
+        raise TextclfError(f"{path} is a pretraining checkpoint (textclf pretrain): it has no classifier; fine-tune one "
+                           f"from it with textclf train --model.pretrained {run} --data.path DATASET")

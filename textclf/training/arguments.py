@@ -17,6 +17,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from textclf.data.datamodule import TextDataModule
 from textclf.errors import TextclfError
 from textclf.model.checkpoint import RETIRED_OPTIONS, upgrade_model_options
+from textclf.model.pretrained_run import is_pretraining_run
 from textclf.training.console import quiet_lightning
 from textclf.training.module import LitTextClassifier
 from textclf.training.run_dir import RESUME_OR_OVERWRITE
@@ -83,7 +84,9 @@ class TextclfCLI(LightningCLI):
             self.config["data"]["seed"] = self.config["seed"]
         trainer = self.config["trainer"]
         if trainer["max_epochs"] is None and trainer.get("max_steps", -1) in (None, -1):
-            trainer["max_epochs"] = PRETRAINED_EPOCHS if self.config["model"]["pretrained"] else EPOCHS
+            pretrained = self.config["model"]["pretrained"]
+            # a Hugging Face model fine-tunes in a few passes; a pretraining run's encoder trains as from scratch
+            trainer["max_epochs"] = PRETRAINED_EPOCHS if pretrained and not is_pretraining_run(pretrained) else EPOCHS
 
     def instantiate_classes(self) -> None:
         """Model and data only: the trainer waits until the data is known to be good."""
@@ -94,7 +97,7 @@ class TextclfCLI(LightningCLI):
 
 def parse_train_args(argv: list[str]) -> TextclfCLI:
     """Parse `textclf train` arguments (config files, dotted flags) and build model and data."""
-    argv = _with_resumed_config(argv)
+    argv = with_resumed_config(argv)
     return TextclfCLI(
         LitTextClassifier,
         TextDataModule,
@@ -108,7 +111,7 @@ def parse_train_args(argv: list[str]) -> TextclfCLI:
     )
 
 
-def _with_resumed_config(argv: list[str]) -> list[str]:
+def with_resumed_config(argv: list[str]) -> list[str]:
     """`--resume --run_dir X`: start from X/config.yaml, so the resumed run is the same run."""
     if "--resume" not in argv:
         return argv

@@ -23,6 +23,7 @@ from textclf.model.checkpoint import (
     SINGLE,
     Archive,
     read_checkpoint,
+    refuse_pretraining,
     upgrade,
     weights_of,
 )
@@ -31,7 +32,9 @@ from textclf.model.encoders import encoder_class, encoder_options, resolve_optio
 from textclf.model.encoders.pretrained import load_pretrained_weights, pretrained_parts
 from textclf.model.multilabel_metrics import THRESHOLD_CHOICES
 from textclf.model.network import NetworkConfig, TextNetwork
+from textclf.model.pretrained_run import load_into, read_pretraining_run
 from textclf.training.optimization import SCHEDULES, optimiser_and_schedule
+from textclf.training.pretrained_start import check_pretrained, run_tokenizer, unfreeze
 from textclf.training.scores import stage_metrics
 
 if TYPE_CHECKING:
@@ -39,6 +42,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# the pooling of a classifier fine-tuned from a `textclf pretrain` run: max pooling over states trained on
+# masked tokens fine-tunes worse than from scratch; their mean fine-tunes better (bench/README.md)
+RUN_POOLING = "mean"
 MONITOR = "val_f1"  # what checkpoints and early stopping select on: validation macro-F1
 # The options that belong to one encoder or another (textclf.model.encoders); unset, the encoder's default.
 ENCODER_OPTIONS = ("hidden_size", "num_layers", "bidirectional", "pooling", "nonlinearity", "init", "forget_bias",
@@ -75,9 +81,10 @@ class LitTextClassifier(L.LightningModule):
         pretrained_vectors: Optional[str] = None,
         freeze_embeddings: bool = False,
         pretrained: Optional[str] = None,
-        pretrained_lr: float = 1e-4,
+        pretrained_lr: Optional[float] = None,
         layer_decay: float = 1.0,
         freeze_pretrained: bool = False,
+        gradual_unfreezing: bool = False,
         thresholds: str = "per_label",
     ):
         """
@@ -95,7 +102,8 @@ class LitTextClassifier(L.LightningModule):
             num_layers: (rnn, lstm, gru, transformer) stacked layers; default 1.
             bidirectional: (rnn, lstm, gru) run both ways, the pooled vector holds both; default true.
             pooling: last, mean, max, attention (rnn, lstm, gru; default max); cls, mean, max, attention
-                (transformer; default attention; pretrained: default mean); mean, max, attention (bag; default mean).
+                (transformer; default attention; pretrained: default mean); mean, max, attention (bag; default mean);
+                from a pretraining run: default mean.
             nonlinearity: (rnn) tanh or relu; default tanh.
             init: (rnn, lstm, gru) weight init: default (PyTorch's), xavier, orthogonal.
             forget_bias: (lstm) forget-gate bias (Jozefowicz et al. 2015); default 1.0.
@@ -112,18 +120,26 @@ class LitTextClassifier(L.LightningModule):
                 label's positives weighted by its negatives over its positives).
             pretrained_vectors: word2vec/GloVe text file to start the embedding from.
             freeze_embeddings: keep the pretrained vectors fixed during training.
-            pretrained: a Hugging Face model to fine-tune: hub id, or a folder with config.json, the weights
-                and tokenizer.json (the pretrained encoder; its own tokenizer replaces --data.tokenizer).
-            pretrained_lr: (pretrained) peak learning rate of the pretrained model; lr is the new head's.
-            layer_decay: (pretrained) each layer below the top learns at this times the rate of the one above.
-            freeze_pretrained: (pretrained) keep the pretrained model fixed: train pooling and head only.
+            pretrained: what to fine-tune: a `textclf pretrain` run directory (its encoder, sizes, tokenizer,
+                embedding and encoder weights), or a Hugging Face model (hub id, or a folder with config.json,
+                the weights and tokenizer.json: the pretrained encoder). Its tokenizer replaces --data.tokenizer.
+            pretrained_lr: peak learning rate of the pretrained parts (lr is the new pooling's and head's);
+                default 1e-4 for a Hugging Face model, lr for a pretraining run.
+            layer_decay: (Hugging Face model) each layer below the top learns at this times the rate above.
+            freeze_pretrained: keep the pretrained parts fixed: train pooling and head only.
+            gradual_unfreezing: (pretraining run) ULMFiT's schedule: epoch 1 trains pooling and head, each
+                later epoch one more encoder layer from the top, then the embedding too.
             thresholds: (multi-label) decision thresholds chosen on validation: per_label (each label's own, on
                 its F1) or global (one for every label, on macro-F1).
         """
         super().__init__()
         encoder = check_pretrained(encoder, pretrained, word_dropout=word_dropout, bigrams=bigrams,
                                    pretrained_vectors=pretrained_vectors, freeze_pretrained=freeze_pretrained,
-                                   layer_decay=layer_decay)
+                                   layer_decay=layer_decay, gradual_unfreezing=gradual_unfreezing,
+                                   embedding_dim=embedding_dim, choices=dict(
+                                       hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
+                                       nonlinearity=nonlinearity, num_heads=num_heads, ff_dim=ff_dim,
+                                       positions=positions, max_positions=max_positions))
         encoder_class(encoder)
         if schedule not in SCHEDULES:
             raise TextclfError(f"unknown --model.schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
@@ -141,7 +157,8 @@ class LitTextClassifier(L.LightningModule):
         check_between("--model.label_smoothing", label_smoothing, 0.0, 1.0)
         check_between("--model.warmup_ratio", warmup_ratio, 0.0, 1.0, high_included=True)
         check_positive("--model.lr", lr)
-        check_positive("--model.pretrained_lr", pretrained_lr)
+        if pretrained_lr is not None:
+            check_positive("--model.pretrained_lr", pretrained_lr)
         check_between("--model.layer_decay", layer_decay, 0.0, 1.0, high_included=True)
         check_positive("--model.layer_decay", layer_decay)
         check_at_least("--model.weight_decay", weight_decay, 0.0)
@@ -153,6 +170,8 @@ class LitTextClassifier(L.LightningModule):
         self.network: TextNetwork | None = None
         self.archive: Archive | None = None
         self._pretrained_parts: tuple[dict, GivenTokenizer] | None = None
+        # a `textclf pretrain` run to start from (its encoder is the one resolved above), None otherwise
+        self.from_run = pretrained if pretrained and encoder != "pretrained" else None
 
     def encoder_choices(self) -> dict:
         """The encoder options set by the user (None: unset)."""
@@ -163,6 +182,8 @@ class LitTextClassifier(L.LightningModule):
     def given_tokenizer(self) -> GivenTokenizer | None:
         """The tokenizer the model brings (a pretrained model's own), to tokenize the data with; None: the
         data module trains one."""
+        if self.from_run:
+            return run_tokenizer(self.from_run)
         return self._pretrained()[1] if self.hparams.pretrained else None
 
     def _pretrained(self) -> tuple[dict, GivenTokenizer]:
@@ -179,13 +200,26 @@ class LitTextClassifier(L.LightningModule):
         if "max_positions" in encoder_options(hp.encoder) and options["max_positions"] is None:
             options["max_positions"] = data.preprocessing["max_length"]
         width = hp.embedding_dim or (vectors_dim(hp.pretrained_vectors) if hp.pretrained_vectors else NetworkConfig.embedding_dim)
-        if hp.pretrained:
+        run = read_pretraining_run(self.from_run) if self.from_run else None
+        if run:  # the run's sizes; pooling is the classifier's own (a new part): mean unless told (bench/README.md)
+            width = run.network.embedding_dim
+            options = {**run.network.encoder_options, "pooling": options["pooling"] or RUN_POOLING, "init": None,
+                       "forget_bias": None}
+            options = {k: v for k, v in options.items() if v is not None}
+        elif hp.pretrained:
             options.update(architecture=self._pretrained()[0], source=hp.pretrained)
         config = NetworkConfig(hp.encoder, data.vocab_size, len(data.label_names), width, hp.embedding_dropout,
                                hp.dropout, hp.head_hidden, hp.word_dropout, hp.bigrams, resolve_options(hp.encoder, options))
         self.set_network(Archive(config, data.tokenizer_json, data.label_names, data.preprocessing, data.source,
                                  MULTI if data.multi_label else SINGLE))
-        if hp.pretrained:
+        if run:
+            load_into(self.network, run)
+            log.info("embedding and %s encoder from the pretraining run %s", hp.encoder, run.path)
+            if hp.freeze_pretrained:
+                for name, p in self.network.named_parameters():
+                    p.requires_grad_(not name.startswith(("embedding.", "encoder.")) or name.startswith(
+                        ("encoder.pool.", "encoder.cls")))
+        elif hp.pretrained:
             load_pretrained_weights(self.network.encoder, hp.pretrained)
             self.network.encoder.body.requires_grad_(not hp.freeze_pretrained)
         if hp.pretrained_vectors:
@@ -240,6 +274,12 @@ class LitTextClassifier(L.LightningModule):
         self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=bs, prog_bar=stage == "val")
         return loss
 
+    def on_train_epoch_start(self) -> None:
+        if self.hparams.gradual_unfreezing and not self.hparams.freeze_pretrained:
+            layers = self.archive.network.encoder_options.get("num_layers", 1)
+            frozen = unfreeze(self, self.current_epoch, layers)
+            log.info("epoch %d: %s", self.current_epoch + 1, f"{', '.join(frozen)} frozen" if frozen else "every layer trains")
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
 
@@ -266,7 +306,11 @@ class LitTextClassifier(L.LightningModule):
 def load_module(path: str, map_location="cpu") -> LitTextClassifier:
     """Rebuild a `LitTextClassifier` (options, network, weights, archive) from one file, in eval mode."""
     ckpt = read_checkpoint(path, map_location)
+    refuse_pretraining(ckpt, path)
     options = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}  # _: LightningCLI's
+    if options.get("encoder") != "pretrained" and options.get("pretrained"):
+        # fine-tuned from a pretraining run: the weights are all in the file, the run is not needed
+        options.update(pretrained=None, gradual_unfreezing=False, freeze_pretrained=False)
     module = LitTextClassifier(**options)
     module.set_network(Archive.from_dict(ckpt[CHECKPOINT_KEY]))
     with weights_of(path):
@@ -276,27 +320,6 @@ def load_module(path: str, map_location="cpu") -> LitTextClassifier:
 
 # The options of one kind of encoder only, as flags that unset them: a comparison gives them to every run
 # and unsets them for the runs of the other kind.
-PRETRAINED_ONLY = {"pretrained": "null", "layer_decay": "1.0", "freeze_pretrained": "false"}
+PRETRAINED_ONLY = {"pretrained": "null", "layer_decay": "1.0", "freeze_pretrained": "false",
+                   "gradual_unfreezing": "false"}
 SCRATCH_ONLY = {"word_dropout": "0.0", "bigrams": "0", "pretrained_vectors": "null", "freeze_embeddings": "false"}
-
-
-def check_pretrained(encoder: str | None, pretrained: str | None, **options) -> str:
-    """The encoder (--model.pretrained implies pretrained; none means gru), with the options that do not
-    go with it refused in one line."""
-    if encoder is None:
-        encoder = "pretrained" if pretrained else "gru"
-    if pretrained and encoder != "pretrained":
-        raise TextclfError(f"--model.pretrained {pretrained} fine-tunes a Hugging Face model, the pretrained encoder: "
-                           f"drop --model.encoder {encoder}, or --model.pretrained")
-    if encoder == "pretrained":
-        if not pretrained:
-            raise TextclfError("--model.encoder pretrained needs --model.pretrained NAME_OR_FOLDER: a Hugging Face hub "
-                               "id or a folder with config.json, the weights and tokenizer.json")
-        for key in ("word_dropout", "bigrams", "pretrained_vectors"):
-            if options[key] not in (0, None):  # set away from its default (0.0, 0, None)
-                raise TextclfError(f"--model.{key} applies to the encoders trained from scratch, not to a pretrained "
-                                   "model (it brings its own embeddings): drop it")
-    elif options["freeze_pretrained"] or options["layer_decay"] != 1.0:
-        flag = "freeze_pretrained" if options["freeze_pretrained"] else "layer_decay"
-        raise TextclfError(f"--model.{flag} applies to a pretrained model (--model.pretrained): drop it")
-    return encoder

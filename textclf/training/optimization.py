@@ -28,14 +28,18 @@ def param_groups(module: nn.Module, lr: float, weight_decay: float, pretrained_l
     layers' under `layer_decay`, the rest's) and by weight decay."""
     encoder = module.network.encoder
     pretrained = getattr(encoder, "brings_embedding", False)
+    from_run = getattr(module, "from_run", None)  # a `textclf pretrain` run: its embedding and encoder
     groups: dict[tuple[float, bool], list[torch.Tensor]] = {}
     for name, p in module.named_parameters():
         if not p.requires_grad:
             continue
         rate = lr
-        if pretrained and name.startswith("network.encoder.body."):
+        if from_run and name.startswith(("network.embedding.", "network.encoder.")) and not name.startswith(
+                ("network.encoder.pool.", "network.encoder.cls")):
+            rate = lr if pretrained_lr is None else pretrained_lr
+        elif pretrained and name.startswith("network.encoder.body."):
             depth = encoder.layer_depth(name.removeprefix("network.encoder.body."))
-            rate = pretrained_lr * layer_decay ** (0 if depth is None else max(encoder.num_layers - depth, 0))
+            rate = (pretrained_lr or 1e-4) * layer_decay ** (0 if depth is None else max(encoder.num_layers - depth, 0))
         groups.setdefault((rate, decays(name, p)), []).append(p)
     return [{"params": params, "lr": rate, "weight_decay": weight_decay if decay else 0.0}
             for (rate, decay), params in sorted(groups.items(), key=lambda g: (-g[0][0], not g[0][1]))]

@@ -58,12 +58,12 @@ class MovableCheckpoint(ModelCheckpoint):
         super().load_state_dict(state_dict)
 
 
-def run_checkpoints(run_dir: str) -> tuple[ModelCheckpoint, ModelCheckpoint]:
+def run_checkpoints(run_dir: str, monitor: str = MONITOR, mode: str = "max") -> tuple[ModelCheckpoint, ModelCheckpoint]:
     """(best, last): best.ckpt, the epoch of the best validation macro-F1 so far, and last.ckpt, the latest
     epoch, written after every epoch. Two callbacks, because Lightning writes `save_last` only when the
     best one changes. The last one comes second, so that last.ckpt holds the best one's new state."""
     common = {"dirpath": run_dir, "save_top_k": 1, "enable_version_counter": False, "auto_insert_metric_name": False}
-    best = MovableCheckpoint(filename="best", monitor=MONITOR, mode="max", **common)
+    best = MovableCheckpoint(filename="best", monitor=monitor, mode=mode, **common)
     last = MovableCheckpoint(filename="last", monitor=None, **common)
     return best, last
 

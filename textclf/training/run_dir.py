@@ -138,7 +138,8 @@ def recover_replaced(run_dir: str) -> None:
         log.warning("restored %s: an interrupted --overwrite had moved it to %s", run_dir, aside)
 
 
-def in_run_dir(run_dir: str, overwrite: bool, resume: bool, prepare: Callable[[], None], work: Callable[[], dict]) -> dict:
+def in_run_dir(run_dir: str, overwrite: bool, resume: bool, prepare: Callable[[], None], work: Callable[[], dict],
+               command: str = "train") -> dict:
     """`prepare()` (load the data: an error there stops us before anything is written), then `work()` in
     the claimed run directory; returns what `work` returns.
 
@@ -161,7 +162,7 @@ def in_run_dir(run_dir: str, overwrite: bool, resume: bool, prepare: Callable[[]
                 _claim_run_dir(claim, overwrite=overwrite)
             result = work()
         except Interrupted as stop:
-            raise Interrupted(stop.signum, _after_interrupt(run_dir, claim)) from None
+            raise Interrupted(stop.signum, _after_interrupt(run_dir, claim, command)) from None
         except BaseException:
             with signals_deferred():
                 claim.undo()
@@ -228,7 +229,7 @@ def _claim_run_dir(claim: _Claim, overwrite: bool) -> None:
     write_marker(run_dir)
 
 
-def _after_interrupt(run_dir: str, claim: _Claim) -> str:
+def _after_interrupt(run_dir: str, claim: _Claim, command: str = "train") -> str:
     """Leave the run directory resumable (or as it was) and say what happened in one line."""
     import torch
 
@@ -238,6 +239,6 @@ def _after_interrupt(run_dir: str, claim: _Claim) -> str:
     last = os.path.join(run_dir, "last.ckpt")
     if os.path.exists(last):
         epoch = int(torch.load(last, map_location="cpu", weights_only=True, mmap=True)["epoch"]) + 1
-        return f"interrupted after epoch {epoch}: resume with textclf train --run_dir {run_dir} --resume"
+        return f"interrupted after epoch {epoch}: resume with textclf {command} --run_dir {run_dir} --resume"
     claim.undo()
     return "interrupted during epoch 1, before the first checkpoint: nothing was kept"
