@@ -200,3 +200,28 @@ def test_an_interrupted_pretraining_resumes_to_the_same_model(corpus, tmp_path):
     again = subprocess.run([sys.executable, "-m", "textclf.cli", "pretrain", "--run_dir", str(run), "--resume"],
                            cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "nothing to resume" in again.stderr
+
+
+@pytest.mark.slow
+def test_compare_pretrains_each_encoder_once_and_reports_both_starts(corpus, tmp_path):
+    out = tmp_path / "cmp"
+    args = ["compare", "--data.path", "data/trec", "--encoders", "bag,gru", "--seeds", "2", "--max_epochs", "1",
+            "--trainer.limit_train_batches", "6", "--trainer.limit_val_batches", "2", "--model.embedding_dim", "16",
+            "--model.hidden_size", "16", "--pretrain", corpus, "--pretrain_budget", "3ktok", "--pretrain_add_train",
+            "--no_tfidf", "--output", out]
+    r = textclf(*args)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (out / "runs").iterdir()) == [  # bag has no context to pretrain: scratch only
+        "bag_pretrain-none_seed1", "bag_pretrain-none_seed2", "gru_pretrain-lines_seed1", "gru_pretrain-lines_seed2",
+        "gru_pretrain-none_seed1", "gru_pretrain-none_seed2"]
+    pre = json.loads((out / "pretraining" / "gru" / "metrics.json").read_text())
+    assert pre["train_tokens"] >= 3000 and pre["parameters"]["encoder"] == json.loads(
+        (out / "runs" / "gru_pretrain-none_seed1" / "metrics.json").read_text())["parameters"]["encoder"]
+    tuned = read_checkpoint(str(out / "runs" / "gru_pretrain-lines_seed1" / "best.ckpt"))[CHECKPOINT_KEY]
+    assert tuned["tokenizer"] == (out / "pretraining" / "gru" / "tokenizer.json").read_text()
+    report = (out / "report.md").read_text()
+    assert "## Pretraining" in report and "| gru |" in report.split("## Pretraining")[1]
+    effects = json.loads((out / "results.json").read_text())["effects"]
+    assert any({e["better"], e["worse"]} == {"gru (pretrain=none)", "gru (pretrain=lines)"} for e in effects)
+    again = textclf(*args)
+    assert again.returncode == 0 and "pretraining gru" not in again.stdout and "done earlier, skipped" in again.stdout

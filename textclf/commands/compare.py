@@ -25,6 +25,11 @@ def run(argv: list[str]) -> int:
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--max_epochs", type=flags.positive_int, help="epochs per run (default: the config's)")
     budget.add_argument("--max_time", help="wall time per run, e.g. 10m")
+    p.add_argument("--pretrain", metavar="CORPUS", help="also pretrain each encoder on this unlabelled text (textclf "
+                   "pretrain) and compare every one from scratch and fine-tuned from it")
+    p.add_argument("--pretrain_budget", default="10m", help="pretraining budget per encoder: 90s, 20m, 5Mtok (default 10m)")
+    p.add_argument("--pretrain_add_train", action="store_true",
+                   help="the comparison's training texts join the pretraining corpus (never its validation or test texts)")
     p.add_argument("--output", required=True, help="report folder, e.g. reports/sst2")
     p.add_argument("--no_tfidf", action="store_true", help="skip the TF-IDF + logistic regression reference")
     p.add_argument("--overwrite", action="store_true",
@@ -48,4 +53,22 @@ def run(argv: list[str]) -> int:
     elif args.max_time is not None:
         budget_args = ["--trainer.max_time", flags.parse_duration(args.max_time)]
     return run_comparison(args.config, encoders, list(range(1, args.seeds + 1)), axes, budget_args, passthrough,
-                          args.output, tfidf=not args.no_tfidf, overwrite=args.overwrite)
+                          args.output, tfidf=not args.no_tfidf, overwrite=args.overwrite,
+                          pretraining=_pretraining(args, encoders))
+
+
+def _pretraining(args, encoders: list[str]):
+    """The pretraining of `--pretrain`, checked; None without it."""
+    if args.pretrain is None:
+        if args.pretrain_add_train:
+            raise TextclfError("--pretrain_add_train needs --pretrain CORPUS")
+        return None
+    from textclf.compare.pretraining import Pretraining
+    from textclf.pretraining.budget import parse_budget
+    from textclf.pretraining.module import ENCODERS as PRETRAINABLE
+
+    parse_budget(args.pretrain_budget)
+    if not any(e in PRETRAINABLE for e in encoders):
+        raise TextclfError(f"--pretrain: none of the encoders {', '.join(encoders)} can be pretrained: include some of "
+                           f"{', '.join(PRETRAINABLE)}")
+    return Pretraining(args.pretrain, args.pretrain_budget, args.pretrain_add_train)

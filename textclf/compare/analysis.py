@@ -196,8 +196,11 @@ def vary_spread(runs: list[Run]) -> dict | None:
     for (enc, vary), accs in _collect(runs).items():
         means[(enc, vary)] = float(np.mean(accs))
     encoders = sorted({r.encoder for r in runs})
-    field = {e: max(means[(e, v)] for v in values) - min(means[(e, v)] for v in values) for e in encoders}
-    encoder = {v: max(means[(e, v)] for e in encoders) - min(means[(e, v)] for e in encoders) for v in values}
+    # an encoder may lack some values (bag has no pretrained runs): each spread over the cells there are
+    field = {e: max(c) - min(c) for e in encoders if len(c := [means[(e, v)] for v in values if (e, v) in means]) > 1}
+    encoder = {v: max(c) - min(c) for v in values if (c := [means[(e, v)] for e in encoders if (e, v) in means])}
+    if not field:
+        return None
     seed = [float(np.ptp(a)) for a in _collect(runs).values() if len(a) > 1]
     return {"by_encoder_field_spread": field, "by_value_encoder_spread": encoder,
             "field_spread_mean": float(np.mean(list(field.values()))),

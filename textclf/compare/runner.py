@@ -20,6 +20,10 @@ import time
 import numpy as np
 
 from textclf.compare.plan import plan
+from textclf.compare.pretraining import AXIS as PRETRAIN_AXIS
+from textclf.compare.pretraining import Pretraining, keep, pretrain_all
+from textclf.compare.pretraining import report_section as pretraining_section
+from textclf.compare.pretraining import run_flags as pretrain_flags
 from textclf.compare.representations import VECTORS, analysed_texts
 from textclf.errors import Interrupted, TextclfError
 from textclf.logs import clock
@@ -40,7 +44,7 @@ from textclf.training.signals import signals_as_interrupts, signals_deferred
 
 def run_comparison(config: str | None, encoders: list[str], seeds: list[int], axes: dict[str, list[str]],
                    budget_args: list[str], passthrough: list[str], output: str, tfidf: bool = True,
-                   overwrite: bool = False) -> int:
+                   overwrite: bool = False, pretraining: Pretraining | None = None) -> int:
     """Plan, train what is missing, and report into `output` (held locked for the whole command).
 
     `output/compare.json` records a fingerprint of the config and data: runs and tokenizer in an
@@ -59,12 +63,14 @@ def run_comparison(config: str | None, encoders: list[str], seeds: list[int], ax
         recover_replaced(folder)
         dm.prepare_data()
         dm.setup("fit")
-        fingerprint = {"config": _config_fingerprint(cli, budget_args + passthrough), "data": _data_fingerprint(dm)}
+        pretrain_args = pretraining.args() if pretraining else []
+        fingerprint = {"config": _config_fingerprint(cli, budget_args + passthrough + pretrain_args),
+                       "data": _data_fingerprint(dm)}
         aside = None
         try:
             with signals_deferred():  # where the replaced output went is known before a signal acts on it
                 aside = _claim_output(folder, fingerprint, overwrite)
-            code = _compare(cli, config, base, passthrough, encoders, seeds, axes, budget_args, output, tfidf)
+            code = _compare(cli, config, base, passthrough, encoders, seeds, axes, budget_args, output, tfidf, pretraining)
         except Interrupted as stop:
             if aside:
                 put_back(folder, aside)
@@ -131,7 +137,7 @@ def _claim_output(output: str, fingerprint: dict, overwrite: bool) -> str | None
 
 
 def _compare(cli, config: str | None, base: list[str], passthrough: list[str], encoders: list[str], seeds: list[int], axes: dict[str, list[str]],
-             budget_args: list[str], output: str, tfidf: bool) -> int:
+             budget_args: list[str], output: str, tfidf: bool, pretraining: Pretraining | None = None) -> int:
     from textclf.compare.report import write_report
 
     dm = cli.datamodule
@@ -147,7 +153,11 @@ def _compare(cli, config: str | None, base: list[str], passthrough: list[str], e
     eval_labels = dm.splits[eval_split].labels
     eval_lengths = np.array([len(e.ids) for e in dm.tokenizer.encode_batch_fast(eval_texts, add_special_tokens=False)])
 
-    runs = plan(encoders, seeds, axes)
+    pretrained_runs = []
+    if pretraining:
+        axes = {**axes, **pretraining.axis()}
+        pretrained_runs = pretrain_all(pretraining, encoders, passthrough, output, dm.hparams.path)
+    runs = [run for run in plan(encoders, seeds, axes) if keep(run)]
     started = time.perf_counter()
     trained_seconds: dict[str, list[float]] = {}  # encoder -> seconds of its finished runs, for the ETA
     for i, run in enumerate(runs, 1):
@@ -158,16 +168,19 @@ def _compare(cli, config: str | None, base: list[str], passthrough: list[str], e
             continue
         t0 = time.perf_counter()
         pretrained = run.encoder == "pretrained"
+        from_run = pretrain_flags(run, output)  # fine-tuned from the comparison's pretraining of this encoder
         args = [*base, "--model.encoder", run.encoder, "--seed", str(run.seed), "--data.seed", str(data_seed),
                 "--run_dir", run_dir, "--trainer.enable_progress_bar", "false", *budget_args,
                 *_unset(SCRATCH_ONLY if pretrained else PRETRAINED_ONLY)]
-        if shares_tokenizer and not pretrained:
+        if shares_tokenizer and not pretrained and not from_run:
             args += ["--data.tokenizer_file", tok_path]
         # options of the other encoders (e.g. --model.hidden_size for the Transformer) are unset for this one
         for key in sorted(foreign_options(run.encoder)):
             args += [f"--model.{key}", "null"]
         for key, value in run.vary.items():
-            args += [f"--{key}", value]
+            if key != PRETRAIN_AXIS:
+                args += [f"--{key}", value]
+        args += from_run
         if os.path.exists(os.path.join(run_dir, "last.ckpt")) and not os.path.exists(os.path.join(run_dir, "metrics.json")):
             args.append("--resume")
         elif os.path.isdir(run_dir) and os.listdir(run_dir):
@@ -193,6 +206,9 @@ def _compare(cli, config: str | None, base: list[str], passthrough: list[str], e
     write_report(output, runs, config, eval_split, eval_texts, eval_lengths, eval_labels,
                  dm.label_names, baseline, budget=" ".join(budget_args) or DEFAULT_BUDGET, axes=axes, flags=passthrough,
                  data=dm.source_name)
+    if pretraining:
+        with open(os.path.join(output, "report.md"), "a", encoding="utf-8") as f:
+            f.write(pretraining_section(pretrained_runs, pretraining))
     print(f"report: {os.path.join(output, 'report.md')}")
     return 0
 
