@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from textclf.compare.plan import PlannedRun
 from textclf.errors import TextclfError
 from textclf.pretraining.module import ENCODERS as PRETRAINABLE
-from textclf.pretraining.module import LitPretrainer
 
 AXIS = "pretrain"
 NONE = "none"
 # the data flags of a comparison that shape the tokenizer: the pretraining runs take them too
 TOKENIZER_FLAGS = ("--data.tokenizer", "--data.vocab_size", "--data.min_frequency", "--data.lowercase")
+# and the model flags that size the encoder (a pretrained encoder is sized as the one trained from scratch)
+SIZE_FLAGS = tuple(f"--model.{key}" for key in ("embedding_dim", "hidden_size", "num_layers", "bidirectional",
+                                                "nonlinearity", "num_heads", "ff_dim", "positions"))
 
 
 @dataclass
@@ -68,12 +70,11 @@ def pretrain_all(pretraining: Pretraining, encoders: list[str], passthrough: lis
     if pretraining.add_train and not data_path:
         raise TextclfError("--pretrain_add_train adds the training texts of the comparison's --data.path: give the "
                            "data as --data.path (a folder, file or hub id), not --data.files")
-    model_options = set(LitPretrainer.__init__.__code__.co_varnames) - {"self", "encoder"}
     shared = []
-    for i, arg in enumerate(passthrough):  # the size and tokenizer flags every run gets
-        name = arg.split("=", 1)[0]
+    for i, arg in enumerate(passthrough):  # the size and tokenizer flags every run gets (not the learning rate,
+        name = arg.split("=", 1)[0]  # dropout and the like: those are the classifier's)
         given = [arg] if "=" in arg else passthrough[i:i + 2]
-        if (name.startswith("--model.") and name.removeprefix("--model.") in model_options) or name in TOKENIZER_FLAGS:
+        if name in SIZE_FLAGS or name in TOKENIZER_FLAGS:
             shared += given
     results = []
     for encoder in [e for e in encoders if e in PRETRAINABLE]:

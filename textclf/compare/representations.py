@@ -63,19 +63,27 @@ def vectors_of(checkpoint: str, texts: list[str], cache: str | None = None) -> n
 def untrained_vectors_of(checkpoint: str, texts: list[str], seed: int = 0) -> np.ndarray | None:
     """The vectors of the checkpoint's network before its training, with its tokenizer: randomly initialised
     (`seed`) for an encoder trained from scratch, what the architecture gives before any training; for a
-    pretrained model, its published weights before fine-tuning (None where they cannot be read any more)."""
+    pretrained model, its published weights before fine-tuning; for one fine-tuned from a `textclf pretrain` run,
+    the run's embedding and encoder (None where they cannot be read any more)."""
     import torch
 
     from textclf.errors import TextclfError
     from textclf.model.checkpoint import network_from, read_checkpoint
     from textclf.model.encoders.pretrained import load_pretrained_weights
     from textclf.model.network import TextNetwork
+    from textclf.model.pretrained_run import is_pretraining_run, load_into, read_pretraining_run
     from textclf.serve.classifier import Classifier
 
-    trained, archive = network_from(read_checkpoint(checkpoint), checkpoint)
+    ckpt = read_checkpoint(checkpoint)
+    trained, archive = network_from(ckpt, checkpoint)
     torch.manual_seed(seed)
     network = TextNetwork(trained.config).eval()
-    if getattr(network.encoder, "brings_embedding", False):
+    start = (ckpt.get("hyper_parameters") or {}).get("pretrained")
+    if not getattr(network.encoder, "brings_embedding", False) and start:  # fine-tuned from a pretraining run
+        if not is_pretraining_run(start):
+            return None
+        load_into(network, read_pretraining_run(start))  # its embedding and encoder, as pretrained
+    elif getattr(network.encoder, "brings_embedding", False):
         try:
             load_pretrained_weights(network.encoder, network.encoder.source)
         except TextclfError:

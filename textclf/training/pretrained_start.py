@@ -27,9 +27,8 @@ def check_pretrained(encoder: str | None, pretrained: str | None, *, embedding_d
     if options.get("gradual_unfreezing"):
         raise TextclfError("--model.gradual_unfreezing applies to a textclf pretrain run (--model.pretrained RUN_DIR): drop it")
     if pretrained and encoder != "pretrained":
-        raise TextclfError(f"--model.pretrained {pretrained} is neither a textclf pretrain run directory nor usable with "
-                           f"--model.encoder {encoder} (a Hugging Face model is the pretrained encoder): drop "
-                           f"--model.encoder {encoder}, or give a run directory of textclf pretrain")
+        raise TextclfError(f"--model.pretrained {pretrained} fine-tunes a Hugging Face model, the pretrained encoder (it "
+                           f"is not a textclf pretrain run directory): drop --model.encoder {encoder}, or --model.pretrained")
     if encoder == "pretrained":
         if not pretrained:
             raise TextclfError("--model.encoder pretrained needs --model.pretrained NAME_OR_FOLDER: a Hugging Face hub "
