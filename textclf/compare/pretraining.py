@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 
 from textclf.compare.plan import PlannedRun
+from textclf.compare.subprocesses import run_textclf
 from textclf.errors import TextclfError
 from textclf.pretraining.module import ENCODERS as PRETRAINABLE
 
@@ -89,12 +88,7 @@ def pretrain_all(pretraining: Pretraining, encoders: list[str], passthrough: lis
             elif os.path.isdir(folder) and os.listdir(folder):
                 args.append("--overwrite")
             print(f"pretraining {encoder} on {pretraining.name} for {pretraining.budget}...", flush=True)
-            proc = subprocess.run([sys.executable, "-m", "textclf.cli", "pretrain", *args], capture_output=True, text=True,
-                                  env={**os.environ, "PYTHONWARNINGS": "ignore"})
-            if proc.returncode != 0:
-                lines = (proc.stderr or proc.stdout).strip().splitlines()
-                raise TextclfError(f"pretraining {folder} failed: {lines[-1] if lines else 'no output'} "
-                                   "(rerun compare to resume)")
+            run_textclf("pretrain", args, folder)
         with open(os.path.join(folder, "metrics.json"), encoding="utf-8") as f:
             results.append(json.load(f))
     return results

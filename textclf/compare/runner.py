@@ -13,8 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -25,6 +23,7 @@ from textclf.compare.pretraining import Pretraining, keep, pretrain_all
 from textclf.compare.pretraining import report_section as pretraining_section
 from textclf.compare.pretraining import run_flags as pretrain_flags
 from textclf.compare.representations import VECTORS, analysed_texts
+from textclf.compare.subprocesses import run_textclf
 from textclf.errors import Interrupted, TextclfError
 from textclf.logs import clock
 from textclf.model.encoders import foreign_options
@@ -185,7 +184,7 @@ def _compare(cli, config: str | None, base: list[str], passthrough: list[str], e
             args.append("--resume")
         elif os.path.isdir(run_dir) and os.listdir(run_dir):
             args.append("--overwrite")
-        _train_in_subprocess(args, run_dir)
+        run_textclf("train", args, run_dir)
         _analyse(run_dir, eval_texts, eval_labels, eval_lengths, eval_split)
         took = time.perf_counter() - t0
         trained_seconds.setdefault(run.encoder, []).append(took)
@@ -220,23 +219,6 @@ def _unset(options: dict[str, str]) -> list[str]:
 
 def _finished(run_dir: str) -> bool:
     return all(os.path.exists(os.path.join(run_dir, f)) for f in ("metrics.json", "analysis.json"))
-
-
-def _train_in_subprocess(args: list[str], run_dir: str) -> None:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen([sys.executable, "-m", "textclf.cli", "train", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        stdout, stderr = proc.communicate()
-    except Interrupted as stop:
-        # the run got the signal too (same process group) or gets it now: let it leave its run resumable
-        proc.send_signal(stop.signum)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.communicate(timeout=60)
-        raise
-    if proc.returncode != 0:
-        lines = (stderr or stdout).strip().splitlines()
-        raise TextclfError(f"run {run_dir} failed: {lines[-1] if lines else 'no output'} (rerun compare to resume)")
 
 
 def _analyse(run_dir: str, texts: list[str], labels: np.ndarray, lengths: np.ndarray, split: str) -> None:

@@ -15,9 +15,9 @@ import lightning as L
 import numpy as np
 from tokenizers import Tokenizer
 
-from textclf.data.batching import BucketBatchSampler, TokenizedSplit
+from textclf.data.batching import TokenizedSplit
 from textclf.data.corpus import load_corpus, windows
-from textclf.data.datamodule import _loader, _shuffle_seed
+from textclf.data.datamodule import bucketed_loader
 from textclf.data.encoding import TextEncoder
 from textclf.data.tokenizer import SPECIAL_TOKENS, TOKENIZERS, load_tokenizer_file, train_tokenizer
 from textclf.errors import TextclfError, check_at_least, check_between
@@ -97,6 +97,10 @@ class CorpusDataModule(L.LightningDataModule):
         return os.path.splitext(os.path.basename(os.path.normpath(src)))[0] or "corpus"
 
     @property
+    def tokenizer_json(self) -> str:
+        return self.tokenizer.to_str()
+
+    @property
     def mask_id(self) -> int:
         return self.tokenizer.token_to_id(MASK)
 
@@ -129,16 +133,8 @@ class CorpusDataModule(L.LightningDataModule):
         self.setup_seconds = time.perf_counter() - start
         log.info("corpus ready in %.1fs: vocabulary %d", self.setup_seconds, self.tokenizer.get_vocab_size())
 
-    def _loader(self, split: str, shuffle: bool):
-        data = self.splits[split]
-        world, rank = (self.trainer.world_size, self.trainer.global_rank) if self.trainer is not None else (1, 0)
-        sampler = BucketBatchSampler(data.lengths, self.hparams.batch_size if shuffle else self.hparams.eval_batch_size,
-                                     shuffle=shuffle, seed=_shuffle_seed(self.hparams.seed),
-                                     bucket_batches=self.hparams.bucket_batches, num_replicas=world, rank=rank)
-        return _loader(data, sampler)
-
     def train_dataloader(self):
-        return self._loader("train", shuffle=True)
+        return bucketed_loader(self, self.splits["train"], shuffle=True)
 
     def val_dataloader(self):
-        return self._loader("validation", shuffle=False)
+        return bucketed_loader(self, self.splits["validation"], shuffle=False)

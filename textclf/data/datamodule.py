@@ -267,20 +267,7 @@ class TextDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool):
         if split not in self.splits:
             return []
-        data = self.splits[split]
-        world, rank = 1, 0
-        if self.trainer is not None:
-            world, rank = self.trainer.world_size, self.trainer.global_rank
-        sampler = BucketBatchSampler(
-            data.lengths,
-            self.hparams.batch_size if shuffle else self.hparams.eval_batch_size,
-            shuffle=shuffle,
-            seed=_shuffle_seed(self.hparams.seed),
-            bucket_batches=self.hparams.bucket_batches,
-            num_replicas=world,
-            rank=rank,
-        )
-        return _loader(data, sampler, self.hparams.num_workers)
+        return bucketed_loader(self, self.splits[split], shuffle, self.hparams.num_workers)
 
     def train_dataloader(self):
         return self._loader("train", shuffle=True)
@@ -290,6 +277,22 @@ class TextDataModule(L.LightningDataModule):
 
     def test_dataloader(self):
         return self._loader("test", shuffle=False)
+
+
+def bucketed_loader(dm: L.LightningDataModule, data: TokenizedSplit, shuffle: bool, num_workers: int = 0):
+    """The DataLoader of a data module's split (training's and pretraining's): length-bucketed batches of
+    its batch_size (shuffled) or eval_batch_size, sharded over the trainer's ranks."""
+    world, rank = (dm.trainer.world_size, dm.trainer.global_rank) if dm.trainer is not None else (1, 0)
+    sampler = BucketBatchSampler(
+        data.lengths,
+        dm.hparams.batch_size if shuffle else dm.hparams.eval_batch_size,
+        shuffle=shuffle,
+        seed=_shuffle_seed(dm.hparams.seed),
+        bucket_batches=dm.hparams.bucket_batches,
+        num_replicas=world,
+        rank=rank,
+    )
+    return _loader(data, sampler, num_workers)
 
 
 def _shuffle_seed(data_seed: int | None) -> int:

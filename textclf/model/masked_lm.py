@@ -15,6 +15,7 @@ few parameters besides the encoder's, and fine-tuning keeps the embedding and th
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import torch
@@ -91,6 +92,11 @@ def language_model_loss(network: ContextNetwork, predictor: TokenPredictor, ids:
     predicted = torch.cat([forward, backward])
     targets = torch.cat([ids[:, 1:][ahead], ids[:, :-1][ahead]])
     return _scored(predictor, network, predicted, targets)
+
+
+def perplexity(loss: float) -> float:
+    """exp of a mean cross-entropy per token (capped: an untrained model's would overflow)."""
+    return math.exp(min(float(loss), 50.0))
 
 
 def _scored(predictor: TokenPredictor, network: ContextNetwork, states: torch.Tensor, targets: torch.Tensor):

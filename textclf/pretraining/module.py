@@ -26,6 +26,7 @@ from textclf.model.masked_lm import (
     TokenPredictor,
     language_model_loss,
     masked_token_loss,
+    perplexity,
 )
 from textclf.model.network import NetworkConfig
 from textclf.training.optimization import decays
@@ -159,7 +160,7 @@ class LitPretrainer(L.LightningModule):
     def on_validation_epoch_end(self) -> None:
         loss = self.trainer.callback_metrics.get("val_loss")
         if loss is not None:
-            self.log("val_perplexity", math.exp(min(float(loss), 50.0)), prog_bar=True)
+            self.log("val_perplexity", perplexity(loss), prog_bar=True)
 
     def configure_optimizers(self):
         hp = self.hparams

@@ -18,11 +18,13 @@ from datetime import datetime
 from typing import Optional
 
 import lightning as L
+from jsonargparse import ActionYesNo
 from lightning.pytorch.cli import LightningArgumentParser
 
 from textclf.data.corpus_module import CorpusDataModule
 from textclf.errors import Interrupted
 from textclf.model.checkpoint import read_checkpoint
+from textclf.model.masked_lm import perplexity
 from textclf.pretraining.budget import BudgetCallback, parse_budget
 from textclf.pretraining.module import MONITOR, PRETRAIN_KEY, LitPretrainer
 from textclf.pretraining.progress import PretrainLines
@@ -34,7 +36,7 @@ from textclf.training.arguments import (
 )
 from textclf.training.console import EpochBar
 from textclf.training.history import RunHistory
-from textclf.training.results import write_metrics
+from textclf.training.results import write_metrics, write_run_files
 from textclf.training.resume import AppendingCSVLogger, AtomicCheckpointIO, RandomState, run_checkpoints
 from textclf.training.run_dir import in_run_dir
 from textclf.training.trainer import epochs_done
@@ -50,21 +52,15 @@ class PretrainCLI(TextclfCLI):
                             help="Run directory (default runs/pretrain-<corpus>-<encoder>-<timestamp>).")
         parser.add_argument("--budget", type=str, default=DEFAULT_BUDGET,
                             help="How long to pretrain: a time (90s, 20m, 1.5h) or tokens (500ktok, 5Mtok).")
-        parser.add_argument("--overwrite", action=_yes_no(), default=False,
+        parser.add_argument("--overwrite", action=ActionYesNo, default=False,
                             help="Replace an existing run directory (only once the new run has finished).")
-        parser.add_argument("--resume", action=_yes_no(), default=False,
+        parser.add_argument("--resume", action=ActionYesNo, default=False,
                             help="Continue the run in --run_dir from its last.ckpt.")
 
     def before_instantiate_classes(self) -> None:
         if self.config["data"]["seed"] is None:
             self.config["data"]["seed"] = self.config["seed"]
         parse_budget(self.config["budget"])  # a bad budget: an error before any data is loaded
-
-
-def _yes_no():
-    from jsonargparse import ActionYesNo
-
-    return ActionYesNo
 
 
 def parse_pretrain_args(argv: list[str]) -> PretrainCLI:
@@ -92,7 +88,7 @@ def pretrain(argv: list[str]) -> dict:
         if resume:
             read_checkpoint(os.path.join(run_dir, "last.ckpt"))
         dm.setup("fit")
-        model.build(dm.tokenizer.to_str(), dm.tokenizer.get_vocab_size(), dm.mask_id, dm.preprocessing,
+        model.build(dm.tokenizer_json, dm.tokenizer.get_vocab_size(), dm.mask_id, dm.preprocessing,
                     {k: dm.hparams[k] for k in ("path", "name", "files", "text_column", "add_train")})
 
     def work() -> dict:
@@ -122,7 +118,7 @@ def _fit(cli, run_dir: str, budget) -> dict:
         plugins=[*(trainer_config.get("plugins") or []), AtomicCheckpointIO()])
     trainer = L.Trainer(**trainer_config)
     if not resume:
-        _write_run_files(cli, run_dir)
+        write_run_files(cli, run_dir)  # config.yaml and tokenizer.json, as train writes them
     log.info("pretraining %s (%s objective) for %s", model.hparams.encoder, model.hparams.objective, budget)
     trainer.fit(model, dm, ckpt_path=os.path.join(run_dir, "last.ckpt") if resume else None, weights_only=True)
     if trainer.interrupted:
@@ -139,7 +135,8 @@ def _fit(cli, run_dir: str, budget) -> dict:
         "train_seconds": round(spend.seconds, 3),
         "train_tokens_per_second": round(spend.tokens_per_second(), 1),
         "held_out": {"loss": held_out.get("val_loss"), "acc": held_out.get("val_acc"),
-                     "perplexity": _perplexity(held_out.get("val_loss")), "epoch": held_out.get("epoch")},
+                     "perplexity": None if "val_loss" not in held_out else round(perplexity(held_out["val_loss"]), 3),
+                     "epoch": held_out.get("epoch")},
         "wall_seconds": round(history.elapsed(), 3),
         "parameters": model.network.parameter_counts(),
         "corpus_tokens": dict(dm.tokens),
@@ -149,15 +146,6 @@ def _fit(cli, run_dir: str, budget) -> dict:
     }
     write_metrics(run_dir, metrics)
     return metrics
-
-
-def _write_run_files(cli, run_dir: str) -> None:
-    config = cli.config.clone()
-    config.overwrite = config.resume = False
-    with open(os.path.join(run_dir, "config.yaml"), "w", encoding="utf-8") as f:
-        f.write(cli.parser.dump(config, skip_none=False, skip_link_targets=False))
-    with open(os.path.join(run_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
-        f.write(cli.datamodule.tokenizer.to_str())
 
 
 def _finished(run_dir: str, budget) -> dict | None:
@@ -178,8 +166,3 @@ def _finished(run_dir: str, budget) -> dict | None:
                 run_dir, budget)
     return metrics
 
-
-def _perplexity(loss: float | None) -> float | None:
-    import math
-
-    return None if loss is None else round(math.exp(min(loss, 50.0)), 3)
