@@ -74,6 +74,24 @@ def test_masking_hides_the_chosen_tokens_and_only_real_ones():
     assert torch.equal(inputs[~chosen], ids[~chosen])  # the rest untouched
 
 
+def test_held_out_positions_scored_in_pieces_give_the_same_figures():
+    """Without gradients the scores over the vocabulary are made a slice at a time (memory); same sums."""
+    from types import SimpleNamespace
+
+    from textclf.model.masked_lm import TokenPredictor, _scored
+
+    g = torch.Generator().manual_seed(0)
+    network = SimpleNamespace(embedding=SimpleNamespace(embed=SimpleNamespace(weight=torch.randn(500, 8, generator=g))))
+    predictor = TokenPredictor(12, 8, 500)
+    states, targets = torch.randn(1000, 12, generator=g), torch.randint(0, 500, (1000,), generator=g)
+    with torch.no_grad():
+        whole = _scored(predictor, network, states, targets, rows=10_000)
+        pieces = _scored(predictor, network, states, targets, rows=64)
+    assert torch.allclose(whole[0], pieces[0], rtol=1e-5) and whole[1] == pieces[1] and whole[2] == pieces[2] == 1000
+    trained = _scored(predictor, network, states, targets, rows=64)  # with gradients: one piece, differentiable
+    assert trained[0].requires_grad and torch.allclose(trained[0], whole[0], rtol=1e-5)
+
+
 def test_pretrain_writes_a_run_with_its_objective_and_budget(pretrained):
     run, r = pretrained
     m = json.loads((run / "metrics.json").read_text())

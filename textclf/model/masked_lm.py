@@ -99,8 +99,18 @@ def perplexity(loss: float) -> float:
     return math.exp(min(float(loss), 50.0))
 
 
-def _scored(predictor: TokenPredictor, network: ContextNetwork, states: torch.Tensor, targets: torch.Tensor):
-    scores = predictor(states, network.embedding.embed.weight)  # (N, V)
-    loss = F.cross_entropy(scores.float(), targets, reduction="sum")
-    correct = (scores.argmax(-1) == targets).sum()
+SCORED_ROWS = 2048  # held-out positions scored at once: (rows, vocabulary) scores, 250 MB at a 30k vocabulary
+
+
+def _scored(predictor: TokenPredictor, network: ContextNetwork, states: torch.Tensor, targets: torch.Tensor,
+            rows: int = SCORED_ROWS):
+    """Without gradients (held-out passes: 4x the training batch, every position under `lm`) the scores are
+    made `rows` positions at a time, so memory does not grow with the batch times the vocabulary."""
+    step = max(len(states), 1) if torch.is_grad_enabled() else rows
+    loss, correct = states.new_zeros((), dtype=torch.float32), targets.new_zeros(())
+    for start in range(0, max(len(states), 1), step):
+        scores = predictor(states[start:start + step], network.embedding.embed.weight)  # (n, V)
+        part = targets[start:start + step]
+        loss = loss + F.cross_entropy(scores.float(), part, reduction="sum")
+        correct = correct + (scores.argmax(-1) == part).sum()
     return loss, correct, targets.numel()
