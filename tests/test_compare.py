@@ -182,6 +182,21 @@ def test_findings_for_one_encoder_and_a_varied_field():
     assert "The varied field moves accuracy by 1.3 points on average (seed spread" in text
 
 
+def test_encoder_findings_compare_encoders_at_the_first_value_of_a_varied_field():
+    """compare --pretrain: GRU against LSTM is read from the scratch rows (pretrain=none, the first value), not
+    from whichever row came last."""
+    import numpy as np
+
+    from textclf.compare.analysis import vary_spread
+
+    runs = []
+    for vary, lstm, gru in (("pretrain=none", 0.80, 0.83), ("pretrain=imdb", 0.85, 0.81)):
+        runs += [fake_run("lstm", s, lstm, vary) for s in range(3)] + [fake_run("gru", s, gru, vary) for s in range(3)]
+    q = length_bins(runs, np.array([3, 5, 9, 20]), np.array([0, 1, 1, 0]))
+    text = " ".join(findings(summarise(runs), effects(runs), q, vary_spread(runs), None, "test"))
+    assert "and scores +3.0 points" in text and "-4.0 points" not in text
+
+
 def test_vary_duration_and_plan_parsing():
     assert parse_vary(["model.init=default,orthogonal"]) == {"model.init": ["default", "orthogonal"]}
     with pytest.raises(TextclfError, match="KEY=V1,V2"):

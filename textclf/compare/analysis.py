@@ -34,6 +34,7 @@ def summarise(runs: list[Run]) -> list[dict]:
             "f1_mean": float(f1.mean()), "f1_std": float(f1.std(ddof=1)) if len(f1) > 1 else 0.0,
             "best_epoch": float(np.mean([r.metrics["best_epoch"] for r in items])),
             "seconds_to_best": float(np.mean([r.metrics["seconds_to_best"] for r in items])),
+            "wall_seconds": _mean_of([r.metrics.get("wall_seconds") for r in items]),
             "epochs_to_within_1pt": float(np.mean([w[0] for w in within])) if within else None,
             "seconds_to_within_1pt": float(np.mean([w[1] for w in within])) if within else None,
             "still_improving": sum(r.still_improving for r in items),
@@ -44,6 +45,12 @@ def summarise(runs: list[Run]) -> list[dict]:
             "peak_memory_mb": float(np.max([r.metrics["peak_memory_mb"] for r in items])),
         })
     return rows
+
+
+def _mean_of(values: list[float | None]) -> float | None:
+    """The mean of the values runs have (a run written before a field existed has none)."""
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
 
 
 def _speed(name: str, values: list[float]) -> dict:
@@ -257,7 +264,9 @@ def findings(rows: list[dict], effect_rows: list[dict], lengths: dict, spread: d
                    + (": " + "; ".join(f"{e['better']} over {e['worse']} by {pts(e['diff'])} points "
                                         f"(95% interval {pts(e['ci_low'])} to {pts(e['ci_high'])})" for e in sig[:4])
                       if sig else "") + ".")
-    by = {r["encoder"]: r for r in plain}
+    by: dict[str, dict] = {}  # each encoder's row at the first value of a varied field (compare --pretrain: scratch)
+    for r in plain:
+        by.setdefault(r["encoder"], r)
     if "rnn" in by and any(g in by for g in GATED):
         gated = [g for g in GATED if g in by]
         parts = ", ".join(f"{g} {pts(by[g]['acc_mean'])}" for g in gated)

@@ -167,9 +167,9 @@ def _markdown(res: dict, runs) -> str:
         "## Results",
         "",
         f"| encoder | params (total / encoder) | {split} {word} | {split} {scores.second_word} | epochs to settle | "
-        "s to settle | "
+        "s to settle | fit s | "
         "train tokens/s | inference texts/s | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in res["summary"]:
         settled = settles(r)
@@ -177,18 +177,19 @@ def _markdown(res: dict, runs) -> str:
             f"| {r['group']} | {r['params_total']:,} / {r['params_encoder']:,} | "
             f"{mean_std(r['acc_mean'], r['acc_std'], r['seeds'])} | {mean_std(r['f1_mean'], r['f1_std'], r['seeds'])} | "
             f"{_num(r['epochs_to_within_1pt'] if settled else None, 1)} | "
-            f"{_num(r['seconds_to_within_1pt'] if settled else None, 0)} | "
+            f"{_num(r['seconds_to_within_1pt'] if settled else None, 0)} | {_num(r.get('wall_seconds'), 0)} | "
             f"{r['train_tokens_per_second']:,.0f} | {r['inference_texts_per_second']:,.0f} | {r['peak_memory_mb']:.0f} |")
     if res["tfidf"]:
         t = res["tfidf"]
         ref = t.get("test") or t["val"]
         kind = "one-vs-rest logistic regression" if multi else "logistic regression"
         lines.append(f"| TF-IDF 1-2 grams + {kind} (C={t['C']} chosen on validation) | {t['features']:,} features | "
-                     f"{pts(ref[scores.key])} | {pts(ref[scores.second])} | - | {t['seconds']:.0f} (fit) | - | - | - |")
+                     f"{pts(ref[scores.key])} | {pts(ref[scores.second])} | - | - | {t['seconds']:.0f} | - | - | - |")
     q = res["accuracy_by_length"]
     by_length = "Mean per-example F1" if multi else "Accuracy"
     lines += ["", f"Settling: the first epoch (and wall seconds) at which validation {word} came within 1 point of its "
-              f"value at the last epoch, mean over seeds (n/a under {SETTLE_EPOCHS} epochs)."
+              f"value at the last epoch, mean over seeds (n/a under {SETTLE_EPOCHS} epochs). Fit s: a run's wall time, "
+              "training and validation epochs, mean over seeds (a fine-tuned row's pretraining is not in it)."
               + (" Multi-label: each label is decided at thresholds chosen on validation macro-F1 (stored in each "
                  "best.ckpt); a text's own score is the F1 of its predicted and true label sets." if multi else ""),
               "", f"## {by_length} by text length", "",

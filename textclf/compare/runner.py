@@ -87,7 +87,7 @@ def run_comparison(config: str | None, encoders: list[str], seeds: list[int], ax
 
 MANIFEST = "compare.json"
 # the budget when neither --max_epochs nor the config sets one: each encoder's own recipe
-DEFAULT_BUDGET = f"the config's max_epochs (default {EPOCHS}; {PRETRAINED_EPOCHS} for a pretrained model)"
+DEFAULT_BUDGET = f"the config's max_epochs (default {EPOCHS}; {PRETRAINED_EPOCHS} for a Hugging Face model)"
 
 
 def _config_fingerprint(cli, budget_args: list[str]) -> str:
