@@ -15,6 +15,8 @@ The carving (seed 0) is fixed, so every run sees the same rows:
   test is the full 25,000-review test split. Full IMDB (25k train) is too slow to compare settings on
   2 cores.
 - ag_news: the shared set is the 7,600-row test split only: 5,600 train, 1,000 validation, 1,000 test.
+- `<root>/corpus/imdb10k-unused.parquet`: the 12,500 IMDB training reviews imdb10k uses neither for
+  training nor for validation, text only (labels dropped): in-domain unlabelled text for `textclf pretrain`.
 - imdb5k (not one of the five; `prepare(..., names=["imdb5k"])`): the IMDB of the committed compare report,
   the first 5,000 of imdb10k's train reviews, 1,000 of its validation and a fixed 5,000 of the test split.
 """
@@ -56,6 +58,16 @@ def carve(shared: str, name: str) -> datasets.DatasetDict:
     raise ValueError(f"unknown set {name!r}: choose one of {', '.join(NAMES)}")
 
 
+def unused_imdb(root: str, shared: str = "../shared/data") -> str:
+    """Write imdb10k's unused training reviews (text only) as a pretraining corpus; returns its path."""
+    path = os.path.join(root, "corpus", "imdb10k-unused.parquet")
+    if not os.path.exists(path):
+        train = datasets.load_dataset(os.path.join(shared, "imdb"))["train"].shuffle(seed=SEED)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        train.select(range(12_500, len(train))).select_columns(["text"]).to_parquet(path)
+    return path
+
+
 def prepare(root: str, shared: str = "../shared/data", names=NAMES) -> dict[str, dict[str, str]]:
     """Write the folders that are missing; returns {variant: {name: folder}}."""
     folders: dict[str, dict[str, str]] = {"select": {}, "report": {}}
@@ -82,3 +94,4 @@ if __name__ == "__main__":
     for variant, names in prepare(args.root, args.shared).items():
         for name, folder in names.items():
             print(variant, name, folder)
+    print("corpus imdb10k-unused", unused_imdb(args.root, args.shared))
