@@ -113,8 +113,10 @@ def test_no_trial_starts_that_would_pass_the_budget_and_an_overrun_is_reported(t
                                        "--trainer.max_epochs)")
     assert budget_line(1150, 1200, 7) == "wall time 19m10s against a 20m00s budget, 7 trial(s) this call"
     monkeypatch.chdir(ROOT)
-    args = ["tune", "--data.path", "data/trec", "--encoder", "bag", "--budget", "1s", "--trials", "3",
-            "--output", str(tmp_path / "s"), *TRIAL]
+    # a trial that surely outlasts the 1 s budget on a fast machine too (a bag on 6 batches took "0s" there,
+    # leaving room for a second): a GRU over every training batch
+    args = ["tune", "--data.path", "data/trec", "--encoder", "gru", "--budget", "1s", "--trials", "3",
+            "--output", str(tmp_path / "s"), *TRIAL, "--trainer.limit_train_batches", "1.0"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "against a 0m01s budget, 1 trial(s) this call" in out  # the first trial used the budget: no second
