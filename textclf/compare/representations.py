@@ -79,11 +79,12 @@ def untrained_vectors_of(checkpoint: str, texts: list[str], seed: int = 0) -> np
     torch.manual_seed(seed)
     network = TextNetwork(trained.config).eval()
     start = (ckpt.get("hyper_parameters") or {}).get("pretrained")
-    if not getattr(network.encoder, "brings_embedding", False) and start:  # fine-tuned from a pretraining run
+    published = getattr(network.encoder, "brings_embedding", False)  # a Hugging Face model
+    if start and not published:  # fine-tuned from a pretraining run
         if not is_pretraining_run(start):
             return None
         load_into(network, read_pretraining_run(start))  # its embedding and encoder, as pretrained
-    elif getattr(network.encoder, "brings_embedding", False):
+    elif published:
         try:
             load_pretrained_weights(network.encoder, network.encoder.source)
         except TextclfError:

@@ -29,7 +29,7 @@ from textclf.model.masked_lm import (
     perplexity,
 )
 from textclf.model.network import NetworkConfig
-from textclf.training.optimization import decays
+from textclf.training.optimization import adamw, decays
 
 log = logging.getLogger(__name__)
 
@@ -167,10 +167,8 @@ class LitPretrainer(L.LightningModule):
         groups: dict[bool, list[torch.Tensor]] = {True: [], False: []}
         for name, p in self.named_parameters():
             groups[decays(name, p) and not name.startswith("predictor.bias")].append(p)
-        # fused: one kernel over all tensors, where the device has it (CPU and CUDA; not MPS)
-        fused = all(p.device.type in ("cpu", "cuda") for p in self.parameters())
-        optimizer = torch.optim.AdamW([{"params": groups[True], "weight_decay": hp.weight_decay},
-                                       {"params": groups[False], "weight_decay": 0.0}], lr=hp.lr, fused=fused or None)
+        optimizer = adamw([{"params": groups[True], "weight_decay": hp.weight_decay},
+                           {"params": groups[False], "weight_decay": 0.0}], hp.lr)
 
         def factor(_step: int) -> float:
             spent = self.spent()

@@ -59,14 +59,18 @@ def lr_factor(schedule: str, warmup: int, total: int) -> Callable[[int], float]:
     return factor
 
 
+def adamw(groups: list[dict], lr: float) -> torch.optim.AdamW:
+    """AdamW over parameter groups, fused (one kernel over all tensors; on CPU the default is a Python loop
+    per tensor) where every parameter is a float tensor on a device that has it (CPU and CUDA; not MPS)."""
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for g in groups for p in g["params"])
+    return torch.optim.AdamW(groups, lr=lr, fused=fused or None)
+
+
 def optimiser_and_schedule(module, total_steps: int) -> dict:
     """What LightningModule.configure_optimizers returns for the module's options."""
     hp = module.hparams
     groups = param_groups(module, hp.lr, hp.weight_decay, hp.get("pretrained_lr"), hp.get("layer_decay", 1.0))
-    params = [p for g in groups for p in g["params"]]
-    # fused: one kernel over all tensors (on CPU the default is a Python loop per tensor)
-    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
-    optimizer = torch.optim.AdamW(groups, lr=hp.lr, fused=fused or None)
+    optimizer = adamw(groups, hp.lr)
     total = max(int(total_steps), 1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(hp.schedule, int(hp.warmup_ratio * total), total))
     return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
