@@ -32,6 +32,13 @@ datasets.disable_progress_bars()
 
 NAMES = ("sst2", "trec", "chnsenticorp", "imdb10k", "ag_news")
 SEED = 0
+# imdb10k: the first 10,000 shuffled IMDB training reviews train, the next 2,500 validate, the rest are unused
+IMDB10K_TRAIN, IMDB10K_USED = 10_000, 12_500
+
+
+def imdb_train(shared: str) -> datasets.Dataset:
+    """IMDB's 25,000 training reviews in the fixed order every IMDB set is carved from."""
+    return datasets.load_dataset(os.path.join(shared, "imdb"))["train"].shuffle(seed=SEED)
 
 
 def carve(shared: str, name: str) -> datasets.DatasetDict:
@@ -42,15 +49,14 @@ def carve(shared: str, name: str) -> datasets.DatasetDict:
         parts = d["train"].train_test_split(test_size=0.1, seed=SEED)
         return datasets.DatasetDict(train=parts["train"], validation=parts["test"], test=d["test"])
     if name == "imdb10k":
-        d = datasets.load_dataset(os.path.join(shared, "imdb"))
-        train = d["train"].shuffle(seed=SEED)
-        return datasets.DatasetDict(train=train.select(range(10_000)), validation=train.select(range(10_000, 12_500)),
-                                    test=d["test"])
+        train, test = imdb_train(shared), datasets.load_dataset(os.path.join(shared, "imdb"))["test"]
+        return datasets.DatasetDict(train=train.select(range(IMDB10K_TRAIN)),
+                                    validation=train.select(range(IMDB10K_TRAIN, IMDB10K_USED)), test=test)
     if name == "imdb5k":  # the compare report's IMDB: 5 encoders x seeds at 10k would take hours on 2 cores
-        d = datasets.load_dataset(os.path.join(shared, "imdb"))
-        train = d["train"].shuffle(seed=SEED)
-        return datasets.DatasetDict(train=train.select(range(5_000)), validation=train.select(range(10_000, 11_000)),
-                                    test=d["test"].shuffle(seed=SEED).select(range(5_000)))
+        train, test = imdb_train(shared), datasets.load_dataset(os.path.join(shared, "imdb"))["test"]
+        return datasets.DatasetDict(train=train.select(range(5_000)),
+                                    validation=train.select(range(IMDB10K_TRAIN, IMDB10K_TRAIN + 1_000)),
+                                    test=test.shuffle(seed=SEED).select(range(5_000)))
     if name == "ag_news":
         rows = datasets.load_dataset(os.path.join(shared, "ag_news"))["test"].shuffle(seed=SEED)
         return datasets.DatasetDict(train=rows.select(range(5_600)), validation=rows.select(range(5_600, 6_600)),
@@ -62,9 +68,9 @@ def unused_imdb(root: str, shared: str = "../shared/data") -> str:
     """Write imdb10k's unused training reviews (text only) as a pretraining corpus; returns its path."""
     path = os.path.join(root, "corpus", "imdb10k-unused.parquet")
     if not os.path.exists(path):
-        train = datasets.load_dataset(os.path.join(shared, "imdb"))["train"].shuffle(seed=SEED)
+        train = imdb_train(shared)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        train.select(range(12_500, len(train))).select_columns(["text"]).to_parquet(path)
+        train.select(range(IMDB10K_USED, len(train))).select_columns(["text"]).to_parquet(path)
     return path
 
 
