@@ -159,12 +159,30 @@ def test_the_transformer_pretrains_and_fine_tunes(corpus, tmp_path):
     assert "max_length 64" in r.stderr  # the run's positions limit the texts
 
 
+def test_a_transformer_pretrained_on_short_windows_fine_tunes_on_longer_texts(corpus, tmp_path):
+    """--model.max_positions: the table covers what fine-tuning reads; its positions past the window are new."""
+    run = tmp_path / "tf"
+    r = textclf("pretrain", "--data.path", corpus, "--model.encoder", "transformer", "--budget", "2ktok",
+                "--run_dir", run, "--data.max_length", "16", "--model.max_positions", "40", "--model.embedding_dim",
+                "16", "--model.num_heads", "2", "--model.ff_dim", "32", "--trainer.enable_progress_bar", "false")
+    assert r.returncode == 0, r.stderr
+    r = textclf("train", "--model.pretrained", run, "--run_dir", tmp_path / "ft", *LABELLED, "--verbose")
+    assert r.returncode == 0, r.stderr
+    assert "max_length 40" in r.stderr  # not the 16-token window
+    archive = read_checkpoint(str(tmp_path / "ft" / "best.ckpt"))[CHECKPOINT_KEY]
+    assert archive["network"]["encoder_options"]["max_positions"] == 40
+    assert archive["preprocessing"]["max_length"] == 40
+
+
 @pytest.mark.parametrize("args, message", [
     (["--model.encoder", "bag"], "choose --model.encoder from rnn, lstm, gru, transformer"),
     (["--budget", "soon"], "--budget 'soon' is not a budget"),
     (["--model.objective", "lm", "--model.num_layers", "2"], "--model.objective lm needs one bidirectional layer"),
     (["--model.objective", "lm", "--model.encoder", "transformer"], "--model.objective lm is for the recurrent"),
     (["--model.num_heads", "2"], "--model.num_heads does not apply to the gru encoder"),
+    (["--model.max_positions", "64"], "--model.max_positions does not apply to the gru encoder"),
+    (["--model.encoder", "transformer", "--model.max_positions", "8", "--data.max_length", "16"],
+     "--model.max_positions 8 is fewer than the pretraining window (--data.max_length 16)"),
 ])
 def test_bad_pretrain_options_are_one_line(corpus, tmp_path, args, message):
     r = textclf("pretrain", "--data.path", corpus, "--run_dir", tmp_path / "x", *args)
@@ -243,3 +261,19 @@ def test_compare_pretrains_each_encoder_once_and_reports_both_starts(corpus, tmp
     assert any({e["better"], e["worse"]} == {"gru (pretrain=none)", "gru (pretrain=lines)"} for e in effects)
     again = textclf(*args)
     assert again.returncode == 0 and "pretraining gru" not in again.stdout and "done earlier, skipped" in again.stdout
+
+
+@pytest.mark.slow
+def test_compare_pretrains_the_transformer_with_the_positions_its_scratch_runs_have(corpus, tmp_path):
+    """Texts longer than the pretraining window: the pretrained and scratch Transformers read as many tokens."""
+    out = tmp_path / "cmp"
+    r = textclf("compare", "--data.path", "data/trec", "--encoders", "transformer", "--seeds", "1", "--max_epochs",
+                "1", "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "2", "--data.max_length",
+                "300", "--model.embedding_dim", "16", "--pretrain",
+                corpus, "--pretrain_budget", "2ktok", "--no_tfidf", "--output", out)
+    assert r.returncode == 0, r.stderr
+    assert "positions, so its fine-tuned runs read at most" not in r.stdout
+    for run in ("transformer_pretrain-none_seed1", "transformer_pretrain-lines_seed1"):
+        archive = read_checkpoint(str(out / "runs" / run / "best.ckpt"))[CHECKPOINT_KEY]
+        assert archive["preprocessing"]["max_length"] == 300, run
+        assert archive["network"]["encoder_options"]["max_positions"] == 300, run

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from textclf.compare.plan import PlannedRun
 from textclf.compare.subprocesses import run_textclf
+from textclf.data.corpus_module import WINDOW
 from textclf.errors import TextclfError
+from textclf.model.pretrained_run import read_pretraining_run
 from textclf.pretraining.module import ENCODERS as PRETRAINABLE
 
 AXIS = "pretrain"
@@ -63,9 +65,10 @@ def run_dir(output: str, encoder: str) -> str:
 
 
 def pretrain_all(pretraining: Pretraining, encoders: list[str], passthrough: list[str], output: str,
-                 data_path: str | None) -> list[dict]:
+                 data_path: str | None, max_length: int) -> list[dict]:
     """Pretrain every encoder that can be (each once, seed 1, in its own process); returns their metrics.
-    `data_path`: the comparison's data, whose training texts join the corpus with `add_train`."""
+    `data_path`: the comparison's data, whose training texts join the corpus with `add_train`; `max_length`:
+    the most tokens its runs read, which a pretrained Transformer's positions must cover as a scratch one's do."""
     if pretraining.add_train and not data_path:
         raise TextclfError("--pretrain_add_train adds the training texts of the comparison's --data.path: give the "
                            "data as --data.path (a folder, file or hub id), not --data.files")
@@ -83,12 +86,18 @@ def pretrain_all(pretraining: Pretraining, encoders: list[str], passthrough: lis
                     "--run_dir", folder, "--seed", "1", "--trainer.enable_progress_bar", "false", *shared]
             if pretraining.add_train:
                 args += ["--data.add_train", data_path]
+            if encoder == "transformer":  # positions past the pretraining window are learnt in fine-tuning
+                args += ["--model.max_positions", str(max(max_length, WINDOW))]
             if os.path.exists(os.path.join(folder, "last.ckpt")):
                 args = ["--run_dir", folder, "--resume"]
             elif os.path.isdir(folder) and os.listdir(folder):
                 args.append("--overwrite")
             print(f"pretraining {encoder} on {pretraining.name} for {pretraining.budget}...", flush=True)
             run_textclf("pretrain", args, folder)
+        positions = read_pretraining_run(folder).max_length
+        if positions < max_length:  # a run pretrained before the positions covered the comparison's texts
+            print(f"note: {folder} has {positions} positions, so its fine-tuned runs read at most {positions} "
+                  f"tokens a text against the scratch runs' {max_length}; delete it to pretrain it again", flush=True)
         with open(os.path.join(folder, "metrics.json"), encoding="utf-8") as f:
             results.append(json.load(f))
     return results

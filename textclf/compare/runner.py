@@ -155,7 +155,8 @@ def _compare(cli, config: str | None, base: list[str], passthrough: list[str], e
     pretrained_runs = []
     if pretraining:
         axes = {**axes, **pretraining.axis()}
-        pretrained_runs = pretrain_all(pretraining, encoders, passthrough, output, dm.hparams.path)
+        pretrained_runs = pretrain_all(pretraining, encoders, passthrough, output, dm.hparams.path,
+                                       dm.hparams.max_length)
     runs = [run for run in plan(encoders, seeds, axes) if keep(run)]
     started = time.perf_counter()
     trained_seconds: dict[str, list[float]] = {}  # encoder -> seconds of its finished runs, for the ETA

@@ -24,6 +24,7 @@ from textclf.errors import TextclfError, check_at_least, check_between
 
 log = logging.getLogger(__name__)
 
+WINDOW = 256  # tokens a pretraining window holds, by default
 MASK = "[MASK]"  # the token that hides a position from a masked-token objective
 
 
@@ -42,7 +43,7 @@ class CorpusDataModule(L.LightningDataModule):
         vocab_size: int = 30000,
         min_frequency: int = 2,
         lowercase: bool = True,
-        max_length: int = 256,
+        max_length: int = WINDOW,
         batch_size: int = 64,
         eval_batch_size: int = 256,
         val_fraction: float = 0.05,

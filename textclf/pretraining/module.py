@@ -57,6 +57,7 @@ class LitPretrainer(L.LightningModule):
         num_heads: Optional[int] = None,
         ff_dim: Optional[int] = None,
         positions: Optional[str] = None,
+        max_positions: Optional[int] = None,
         lr: float = 2e-3,
         weight_decay: float = 0.01,
         warmup: float = 0.05,
@@ -78,7 +79,10 @@ class LitPretrainer(L.LightningModule):
             forget_bias: (lstm) forget-gate bias.
             num_heads: (transformer) attention heads.
             ff_dim: (transformer) feed-forward width.
-            positions: (transformer) learned or sinusoidal (as many as --data.max_length).
+            positions: (transformer) learned or sinusoidal.
+            max_positions: (transformer) the position table's size: the most tokens a classifier fine-tuned
+                from this run reads. Default --data.max_length (the pretraining window); a larger one lets
+                fine-tuning read longer texts, its positions past the window learnt there.
             lr: peak AdamW learning rate.
             weight_decay: AdamW weight decay (matrices only).
             warmup: share of the budget spent warming the learning rate up; then cosine decay to 0.
@@ -104,6 +108,8 @@ class LitPretrainer(L.LightningModule):
         check_positive("--model.lr", lr)
         check_at_least("--model.weight_decay", weight_decay, 0.0)
         check_at_least("--model.embedding_dim", embedding_dim, 1)
+        if max_positions is not None:
+            check_at_least("--model.max_positions", max_positions, 1)
         self.save_hyperparameters()
         resolve_options(encoder, self.encoder_choices())  # an option this encoder does not take: an error now
         self.network: ContextNetwork | None = None
@@ -114,14 +120,14 @@ class LitPretrainer(L.LightningModule):
 
     def encoder_choices(self) -> dict:
         keys = ("hidden_size", "num_layers", "bidirectional", "nonlinearity", "init", "forget_bias", "num_heads",
-                "ff_dim", "positions")
-        return {key: self.hparams[key] for key in keys}
+                "ff_dim", "positions", "max_positions")
+        return {key: self.hparams.get(key) for key in keys}
 
     def build(self, tokenizer_json: str, vocab_size: int, mask_id: int, preprocessing: dict, source: dict) -> None:
         hp = self.hparams
         options = self.encoder_choices()
         if hp.encoder == "transformer":
-            options["max_positions"] = preprocessing["max_length"]
+            options["max_positions"] = hp.max_positions or preprocessing["max_length"]  # run.py: ≥ the window
         config = NetworkConfig(hp.encoder, vocab_size, 0, hp.embedding_dim, hp.embedding_dropout, hp.dropout,
                                encoder_options=resolve_options(hp.encoder, options))
         self.archive = Archive(config, tokenizer_json, [], preprocessing, source, PRETRAIN)

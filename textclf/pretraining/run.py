@@ -22,7 +22,7 @@ from jsonargparse import ActionYesNo
 from lightning.pytorch.cli import LightningArgumentParser
 
 from textclf.data.corpus_module import CorpusDataModule
-from textclf.errors import Interrupted
+from textclf.errors import Interrupted, TextclfError
 from textclf.model.checkpoint import read_checkpoint
 from textclf.model.masked_lm import perplexity
 from textclf.pretraining.budget import BudgetCallback, parse_budget
@@ -61,6 +61,11 @@ class PretrainCLI(TextclfCLI):
         if self.config["data"]["seed"] is None:
             self.config["data"]["seed"] = self.config["seed"]
         parse_budget(self.config["budget"])  # a bad budget: an error before any data is loaded
+        model, window = self.config["model"], self.config["data"]["max_length"]
+        positions = model["max_positions"] if model["encoder"] == "transformer" else None
+        if positions is not None and positions < window:
+            raise TextclfError(f"--model.max_positions {positions} is fewer than the pretraining window "
+                               f"(--data.max_length {window}): raise it or lower --data.max_length")
 
 
 def parse_pretrain_args(argv: list[str]) -> PretrainCLI:
