@@ -18,6 +18,7 @@ from textclf.compare.plan import PlannedRun
 from textclf.compare.subprocesses import run_textclf
 from textclf.data.corpus_module import WINDOW
 from textclf.errors import TextclfError
+from textclf.model.encoders import encoder_options
 from textclf.model.pretrained_run import read_pretraining_run
 from textclf.pretraining.module import ENCODERS as PRETRAINABLE
 
@@ -81,12 +82,13 @@ def pretrain_all(pretraining: Pretraining, encoders: list[str], passthrough: lis
     results = []
     for encoder in [e for e in encoders if e in PRETRAINABLE]:
         folder = run_dir(output, encoder)
+        positioned = "max_positions" in encoder_options(encoder)
         if not os.path.exists(os.path.join(folder, "metrics.json")):
             args = ["--data.path", pretraining.corpus, "--model.encoder", encoder, "--budget", pretraining.budget,
                     "--run_dir", folder, "--seed", "1", "--trainer.enable_progress_bar", "false", *shared]
             if pretraining.add_train:
                 args += ["--data.add_train", data_path]
-            if encoder == "transformer":  # positions past the pretraining window are learnt in fine-tuning
+            if positioned:  # positions past the pretraining window are learnt in fine-tuning
                 args += ["--model.max_positions", str(max(max_length, WINDOW))]
             if os.path.exists(os.path.join(folder, "last.ckpt")):
                 args = ["--run_dir", folder, "--resume"]
@@ -94,7 +96,7 @@ def pretrain_all(pretraining: Pretraining, encoders: list[str], passthrough: lis
                 args.append("--overwrite")
             print(f"pretraining {encoder} on {pretraining.name} for {pretraining.budget}...", flush=True)
             run_textclf("pretrain", args, folder)
-        positions = read_pretraining_run(folder).max_length
+        positions = read_pretraining_run(folder).max_length if positioned else max_length
         if positions < max_length:  # a run pretrained before the positions covered the comparison's texts
             print(f"note: {folder} has {positions} positions, so its fine-tuned runs read at most {positions} "
                   f"tokens a text against the scratch runs' {max_length}; delete it to pretrain it again", flush=True)

@@ -18,7 +18,7 @@ import torch
 
 from textclf.errors import TextclfError, check_at_least, check_between, check_positive
 from textclf.model.checkpoint import CHECKPOINT_KEY, PRETRAIN, Archive
-from textclf.model.encoders import resolve_options
+from textclf.model.encoders import encoder_options, resolve_options
 from textclf.model.masked_lm import (
     MASK_RATE,
     OBJECTIVES,
@@ -108,8 +108,7 @@ class LitPretrainer(L.LightningModule):
         check_positive("--model.lr", lr)
         check_at_least("--model.weight_decay", weight_decay, 0.0)
         check_at_least("--model.embedding_dim", embedding_dim, 1)
-        if max_positions is not None:
-            check_at_least("--model.max_positions", max_positions, 1)
+        check_at_least("--model.max_positions", max_positions, 1)
         self.save_hyperparameters()
         resolve_options(encoder, self.encoder_choices())  # an option this encoder does not take: an error now
         self.network: ContextNetwork | None = None
@@ -121,13 +120,13 @@ class LitPretrainer(L.LightningModule):
     def encoder_choices(self) -> dict:
         keys = ("hidden_size", "num_layers", "bidirectional", "nonlinearity", "init", "forget_bias", "num_heads",
                 "ff_dim", "positions", "max_positions")
-        return {key: self.hparams.get(key) for key in keys}
+        return {key: self.hparams[key] for key in keys}
 
     def build(self, tokenizer_json: str, vocab_size: int, mask_id: int, preprocessing: dict, source: dict) -> None:
         hp = self.hparams
         options = self.encoder_choices()
-        if hp.encoder == "transformer":
-            options["max_positions"] = hp.max_positions or preprocessing["max_length"]  # run.py: ≥ the window
+        if "max_positions" in encoder_options(hp.encoder) and options["max_positions"] is None:
+            options["max_positions"] = preprocessing["max_length"]  # given: at least the window (run.py)
         config = NetworkConfig(hp.encoder, vocab_size, 0, hp.embedding_dim, hp.embedding_dropout, hp.dropout,
                                encoder_options=resolve_options(hp.encoder, options))
         self.archive = Archive(config, tokenizer_json, [], preprocessing, source, PRETRAIN)

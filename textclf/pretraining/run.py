@@ -24,6 +24,7 @@ from lightning.pytorch.cli import LightningArgumentParser
 from textclf.data.corpus_module import CorpusDataModule
 from textclf.errors import Interrupted, TextclfError
 from textclf.model.checkpoint import read_checkpoint
+from textclf.model.encoders import encoder_options
 from textclf.model.masked_lm import perplexity
 from textclf.pretraining.budget import BudgetCallback, parse_budget
 from textclf.pretraining.module import MONITOR, PRETRAIN_KEY, LitPretrainer
@@ -62,7 +63,7 @@ class PretrainCLI(TextclfCLI):
             self.config["data"]["seed"] = self.config["seed"]
         parse_budget(self.config["budget"])  # a bad budget: an error before any data is loaded
         model, window = self.config["model"], self.config["data"]["max_length"]
-        positions = model["max_positions"] if model["encoder"] == "transformer" else None
+        positions = model["max_positions"] if "max_positions" in encoder_options(model["encoder"]) else None
         if positions is not None and positions < window:
             raise TextclfError(f"--model.max_positions {positions} is fewer than the pretraining window "
                                f"(--data.max_length {window}): raise it or lower --data.max_length")
